@@ -1,0 +1,80 @@
+# The kit image: JupyterLab, scikit-learn, TensorFlow, papermill and the kit package in one container.
+# `make build` builds it anywhere, air-gapped included; a plain `docker build .` works on a connected machine.
+# No `# syntax=` line on purpose: that would pull a frontend image, which air-gapped machines cannot.
+
+# Debian's Python 3.11 is the interpreter the lock files are compiled for; where this cannot be pulled,
+# `make build` makes it from Debian packages with debootstrap and tags it with this name.
+ARG BASE_IMAGE=debian:bookworm-slim
+
+FROM ${BASE_IMAGE} AS os
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8
+# tini is PID 1: it reaps orphaned kernel processes and forwards `docker stop` to the server.
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends python3 tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+# Dependencies, installed in a stage of their own: no wheel, wheelhouse or pip cache reaches the image.
+FROM os AS deps
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends python3-venv \
+ && rm -rf /var/lib/apt/lists/*
+# cpu (default) or cuda: the GPU build, tensorflow[and-cuda] with CUDA from PyPI (Linux x86_64).
+ARG TF_VARIANT=cpu
+# Used only when wheelhouse/<variant>/ is empty, i.e. a plain `docker build .` on a connected machine.
+ARG PIP_INDEX_URL=https://pypi.org/simple
+COPY requirements/${TF_VARIANT}.lock /tmp/requirements.lock
+COPY wheelhouse/${TF_VARIANT}/ /tmp/wheelhouse/
+RUN python3 -m venv /opt/venv \
+ && if compgen -G "/tmp/wheelhouse/*.whl" > /dev/null; then \
+      wheels=(--no-index --find-links /tmp/wheelhouse); \
+    else \
+      wheels=(--index-url "${PIP_INDEX_URL}"); \
+    fi \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --require-hashes \
+      "${wheels[@]}" --requirement /tmp/requirements.lock
+
+FROM os
+ARG TF_VARIANT=cpu
+# The Jupyter Docker Stacks user: UID 1000, GID 100 (users), home /home/jovyan, work in ~/work.
+ARG NB_USER=jovyan
+ARG NB_UID=1000
+ARG NB_GID=100
+RUN useradd --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" --no-user-group "${NB_USER}" \
+ && mkdir -p "/home/${NB_USER}/work" /etc/kit \
+ && chown -R "${NB_UID}:${NB_GID}" "/home/${NB_USER}"
+COPY --from=deps /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:${PATH} VIRTUAL_ENV=/opt/venv HOME=/home/${NB_USER} \
+    NB_USER=${NB_USER} NB_UID=${NB_UID} NB_GID=${NB_GID} JUPYTER_PORT=8888
+COPY requirements/${TF_VARIANT}.lock /etc/kit/requirements.lock
+COPY image/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
+COPY image/healthcheck.py /usr/local/bin/healthcheck
+
+# Our code last, so that changing it rebuilds in seconds.
+COPY pyproject.toml README.md /tmp/kit/
+COPY kit/ /tmp/kit/kit/
+RUN HOME=/root pip install --no-cache-dir --disable-pip-version-check --no-deps --no-index --no-build-isolation /tmp/kit \
+ && rm -rf /tmp/kit \
+ && pip list --format=freeze --disable-pip-version-check > /etc/kit/packages.txt
+COPY --chown=${NB_UID}:${NB_GID} notebooks/ /home/${NB_USER}/work/notebooks/
+
+USER ${NB_UID}
+WORKDIR /home/${NB_USER}/work
+EXPOSE 8888
+HEALTHCHECK --interval=3s --timeout=2s --start-period=10s --retries=3 CMD ["healthcheck"]
+ENTRYPOINT ["tini", "-g", "--"]
+CMD ["jupyter", "lab"]
+
+# Provenance, last: it changes with every build and must not invalidate a layer. `make build` sets it.
+ARG SOURCE=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG LOCK_SHA256=unknown
+LABEL org.opencontainers.image.title="kit" \
+      org.opencontainers.image.description="JupyterLab, scikit-learn, TensorFlow, papermill and kit" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      io.kit.lock.sha256="${LOCK_SHA256}" \
+      io.kit.tensorflow.variant="${TF_VARIANT}"
+ENV KIT_IMAGE_SOURCE=${SOURCE} KIT_IMAGE_REVISION=${REVISION} KIT_IMAGE_CREATED=${CREATED}

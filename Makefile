@@ -1,0 +1,57 @@
+# The commands people type. `make` (or `make help`) lists them; every variable can be overridden:
+# `make build IMAGE=kit:dev`, `make lab PORT=9999`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+IMAGE ?= kit:latest
+PORT ?= 8888
+TF_VARIANT ?= cpu
+PYTHON ?= python3
+VENV ?= .venv
+PYTEST_ARGS ?=
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+export DEBIAN_MIRROR
+
+BUILD := $(PYTHON) -m imagebuild
+# A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
+TTY := $(shell [ -t 0 ] && echo --interactive --tty)
+
+.PHONY: help lab build base wheelhouse lock check-lock venv test bench clean
+
+help: ## list the targets (the default goal)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+lab: build ## build the image, then serve JupyterLab on port $(PORT) with this folder in ~/work
+	docker run --rm $(TTY) --publish $(PORT):8888 --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
+
+build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs
+	$(BUILD) build --image $(IMAGE) --variant $(TF_VARIANT)
+
+base: ## make sure the base image is here: pull it, else make it from Debian packages with debootstrap
+	$(BUILD) base
+
+wheelhouse: ## download the locked wheels into wheelhouse/ (copy that folder to build offline)
+	$(BUILD) wheelhouse --variant $(TF_VARIANT)
+
+lock: venv ## refresh requirements/*.lock and environment.yml from requirements/*.in (needs PyPI)
+	$(VENV)/bin/python -m imagebuild lock
+
+check-lock: ## fail when a lock no longer matches its requirements
+	$(BUILD) check --variant $(TF_VARIANT)
+
+venv: $(VENV)/.installed ## install the host's test tools into .venv (pytest, the Docker SDK, uv)
+
+$(VENV)/.installed: requirements/host.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --requirement $<
+	touch $@
+
+test: build venv ## build the image and run every test against it
+	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: build venv ## measure build, rebuild, size and start-up of the image (figures on stdout)
+	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/image.py
+
+clean: ## remove .venv, caches and the wheelhouse (the image stays)
+	rm -rf $(VENV) .pytest_cache .ruff_cache wheelhouse/*/*.whl wheelhouse/*/.complete
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,16 @@
+"""Jupyter Server settings of the image (installed in /opt/venv/etc/jupyter).
+
+The server listens on every interface of the container, on JUPYTER_PORT (8888 unless set), with a token:
+a random one printed in the log, or JUPYTER_TOKEN when set. A token-less server needs the user's explicit
+`--IdentityProvider.token=''`.
+"""
+
+c = get_config()  # noqa: F821 - provided by Jupyter when it loads this file
+
+c.ServerApp.ip = "0.0.0.0"
+c.ServerApp.open_browser = False
+# In a container the port is published by the user: fail rather than silently move to another one.
+c.ServerApp.port_retries = 0
+# Air-gapped networks: no update checks or news fetched at start-up.
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+c.LabApp.news_url = None

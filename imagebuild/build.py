@@ -1,0 +1,52 @@
+"""``make build``: check every precondition, then build and tag the image.
+
+The checks come first and fail with one line each (no engine, a stale lock, no base image, no wheels), so
+nothing is built half-way. ``docker build`` tags the image only when every step succeeded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import subprocess
+
+from imagebuild import base, engine, lock, paths, wheelhouse
+from imagebuild.errors import BuildError
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(["git", "-C", str(paths.ROOT), *args], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def provenance(variant: str) -> dict[str, str]:
+    """Build arguments that become the image's OCI labels."""
+    revision = _git("rev-parse", "HEAD") or "unknown"
+    if revision != "unknown" and _git("status", "--porcelain", "--untracked-files=no"):
+        revision += "-dirty"
+    return {
+        "SOURCE": _git("config", "--get", "remote.origin.url") or paths.ROOT.as_uri(),
+        "REVISION": revision,
+        "CREATED": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "LOCK_SHA256": hashlib.sha256(lock.lock_path(variant).read_bytes()).hexdigest(),
+    }
+
+
+def build(image: str, variant: str = "cpu", mirror: str = base.DEFAULT_MIRROR, log=print) -> None:
+    """Build ``image`` from the Dockerfile with TensorFlow's ``variant`` build ("cpu" or "cuda")."""
+    if variant not in lock.PLATFORMS:
+        raise BuildError(f"unknown TF_VARIANT {variant!r}: use one of {', '.join(lock.PLATFORMS)}")
+    log(f"engine: Docker {engine.require_engine()}")
+    lock.check(variant)
+    base_image = base.default_image()
+    log(f"base image {base_image}: {base.ensure(base_image, mirror)}")
+    log(f"wheelhouse: {wheelhouse.download(variant).relative_to(paths.ROOT)}")
+    builder = engine.builder()
+    log(f"builder: {builder.name}")
+    args = {"TF_VARIANT": variant, **provenance(variant)}
+    command = [*builder.command, "--tag", image, "--file", str(paths.DOCKERFILE)]
+    command += [f"--build-arg={key}={value}" for key, value in args.items()]
+    result = subprocess.run([*command, str(paths.ROOT)], env=os.environ | builder.env)
+    if result.returncode:
+        raise BuildError(f"docker build failed (its output is above); {image} was left as it was")

@@ -1,0 +1,58 @@
+"""``python3 -m imagebuild``: the Makefile's build steps as subcommands; a failure is one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from imagebuild import base, build, lock, wheelhouse
+from imagebuild.errors import BuildError
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python3 -m imagebuild", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("lock", help="compile requirements/*.lock and environment.yml with uv (needs PyPI)")
+    check = commands.add_parser("check", help="fail when a lock no longer matches its requirements")
+    check.add_argument("--variant", default="cpu", choices=sorted(lock.PLATFORMS))
+    base_cmd = commands.add_parser("base", help="pull the base image, or make it with debootstrap")
+    base_cmd.add_argument("--mirror", default=os.environ.get("DEBIAN_MIRROR") or base.DEFAULT_MIRROR)
+    wheels = commands.add_parser("wheelhouse", help="download the locked wheels into wheelhouse/")
+    wheels.add_argument("--variant", default="cpu", choices=sorted(lock.PLATFORMS))
+    wheels.add_argument("--index-url", default=lock.PYPI)
+    image = commands.add_parser("build", help="build and tag the image (all of the above first)")
+    image.add_argument("--image", required=True)
+    image.add_argument("--variant", default="cpu")
+    image.add_argument("--mirror", default=os.environ.get("DEBIAN_MIRROR") or base.DEFAULT_MIRROR)
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "lock":
+        for path in lock.lock_all():
+            print(f"wrote {path.name}")
+    elif args.command == "check":
+        lock.check(args.variant)
+        print(f"{args.variant}.lock matches its requirements")
+    elif args.command == "base":
+        image = base.default_image()
+        print(f"{image}: {base.ensure(image, args.mirror)}")
+    elif args.command == "wheelhouse":
+        print(f"wheelhouse complete: {wheelhouse.download(args.variant, index_url=args.index_url)}")
+    elif args.command == "build":
+        build.build(args.image, args.variant, args.mirror)
+        print(f"built {args.image}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        run(_parser().parse_args(argv))
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        print("error: interrupted; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
