@@ -33,7 +33,9 @@ def provenance(variant: str) -> dict[str, str]:
     }
 
 
-def build(image: str, variant: str = "cpu", mirror: str = base.DEFAULT_MIRROR, log=print) -> None:
+def build(
+    image: str, variant: str = "cpu", mirror: str = base.DEFAULT_MIRROR, index_url: str = lock.PYPI, log=print
+) -> None:
     """Build ``image`` from the Dockerfile with TensorFlow's ``variant`` build ("cpu" or "cuda")."""
     if variant not in lock.PLATFORMS:
         raise BuildError(f"unknown TF_VARIANT {variant!r}: use one of {', '.join(lock.PLATFORMS)}")
@@ -41,7 +43,7 @@ def build(image: str, variant: str = "cpu", mirror: str = base.DEFAULT_MIRROR, l
     lock.check(variant)
     base_image = base.default_image()
     log(f"base image {base_image}: {base.ensure(base_image, mirror)}")
-    log(f"wheelhouse: {wheelhouse.download(variant).relative_to(paths.ROOT)}")
+    log(f"wheelhouse: {wheelhouse.download(variant, index_url=index_url).relative_to(paths.ROOT)}")
     builder = engine.builder()
     log(f"builder: {builder.name}")
     args = {"TF_VARIANT": variant, **provenance(variant)}

@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     image.add_argument("--image", required=True)
     image.add_argument("--variant", default="cpu")
     image.add_argument("--mirror", default=os.environ.get("DEBIAN_MIRROR") or base.DEFAULT_MIRROR)
+    image.add_argument("--index-url", default=lock.PYPI, help="where missing wheels are downloaded from")
     return parser
 
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "wheelhouse":
         print(f"wheelhouse complete: {wheelhouse.download(args.variant, index_url=args.index_url)}")
     elif args.command == "build":
-        build.build(args.image, args.variant, args.mirror)
+        build.build(args.image, args.variant, args.mirror, args.index_url)
         print(f"built {args.image}")
 
 
