@@ -47,7 +47,8 @@ COPY --from=deps /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:${PATH} VIRTUAL_ENV=/opt/venv HOME=/home/${NB_USER} \
     NB_USER=${NB_USER} NB_UID=${NB_UID} NB_GID=${NB_GID} JUPYTER_PORT=8888
 # The python3 kernel runs this interpreter by its full path, whatever PATH the client starts it with.
-RUN python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" > /dev/null
+RUN HOME=/root python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" \
+ && rm -rf /tmp/* /root/.ipython
 COPY requirements/${TF_VARIANT}.lock /etc/kit/requirements.lock
 COPY image/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
 COPY image/healthcheck.py /usr/local/bin/healthcheck

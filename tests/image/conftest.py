@@ -42,12 +42,11 @@ class Containers:
         return container
 
     def run(self, command: str | list[str], **kwargs) -> str:
-        """Run a command to its end in a new container; its output, or a failure that shows it."""
+        """Run a command to its end in a new container; its standard output, or a failure that shows all."""
         container = self.start(command, ports={}, **kwargs)
         status = container.wait(timeout=300)
-        output = container.logs().decode()
-        assert status["StatusCode"] == 0, f"{command!r} exited {status['StatusCode']}:\n{output}"
-        return output
+        assert status["StatusCode"] == 0, f"{command!r} exited {status['StatusCode']}:\n{container.logs().decode()}"
+        return container.logs(stderr=False).decode()
 
     def remove_all(self) -> None:
         for container in self.started:
