@@ -44,24 +44,26 @@ RUN useradd --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" 
  && mkdir -p "/home/${NB_USER}/work" /etc/kit \
  && chown -R "${NB_UID}:${NB_GID}" "/home/${NB_USER}"
 COPY --from=deps /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:${PATH} VIRTUAL_ENV=/opt/venv HOME=/home/${NB_USER} \
+ENV PATH=/opt/venv/bin:${PATH} VIRTUAL_ENV=/opt/venv \
     NB_USER=${NB_USER} NB_UID=${NB_UID} NB_GID=${NB_GID} JUPYTER_PORT=8888
 # The python3 kernel runs this interpreter by its full path, whatever PATH the client starts it with.
-RUN HOME=/root python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" \
+RUN python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" \
  && rm -rf /tmp/* /root/.ipython
 COPY requirements/${TF_VARIANT}.lock /etc/kit/requirements.lock
 COPY image/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_config.py
 COPY image/healthcheck.py /usr/local/bin/healthcheck
 
 # Our code last, so that changing it rebuilds in seconds.
-COPY pyproject.toml README.md /tmp/kit/
+COPY pyproject.toml /tmp/kit/
 COPY kit/ /tmp/kit/kit/
-RUN HOME=/root pip install --no-cache-dir --disable-pip-version-check --no-deps --no-index --no-build-isolation /tmp/kit \
+RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --no-index --no-build-isolation /tmp/kit \
  && rm -rf /tmp/kit \
  && pip list --format=freeze --disable-pip-version-check > /etc/kit/packages.txt
 COPY --chown=${NB_UID}:${NB_GID} notebooks/ /home/${NB_USER}/work/notebooks/
 
 USER ${NB_UID}
+# Also for a UID that is not in /etc/passwd (`docker run --user`), which Docker would give HOME=/.
+ENV HOME=/home/${NB_USER}
 WORKDIR /home/${NB_USER}/work
 EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=2s --start-period=10s --retries=3 CMD ["healthcheck"]
