@@ -16,7 +16,7 @@ BUILD := $(PYTHON) -m imagebuild
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
 TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 
-.PHONY: help lab build base wheelhouse lock check-lock venv test bench clean
+.PHONY: help lab build base wheelhouse lock check-lock venv lint test bench clean
 
 help: ## list the targets (the default goal)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ $(VENV)/.installed: requirements/host.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --requirement $<
 	touch $@
+
+lint: venv ## check style with ruff (also part of make test)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 test: build venv ## build the image and run every test against it
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -28,7 +28,7 @@ def provenance(variant: str) -> dict[str, str]:
     return {
         "SOURCE": _git("config", "--get", "remote.origin.url") or paths.ROOT.as_uri(),
         "REVISION": revision,
-        "CREATED": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "CREATED": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "LOCK_SHA256": hashlib.sha256(lock.lock_path(variant).read_bytes()).hexdigest(),
     }
 

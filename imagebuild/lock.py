@@ -113,7 +113,7 @@ def check(variant: str, requirements: Path = paths.REQUIREMENTS) -> None:
         header = path.read_text().splitlines()
     except FileNotFoundError:
         raise BuildError(f"{path} is missing: run `make lock`") from None
-    recorded = next((line[len(HASH_PREFIX):] for line in header if line.startswith(HASH_PREFIX)), None)
+    recorded = next((line[len(HASH_PREFIX) :] for line in header if line.startswith(HASH_PREFIX)), None)
     if recorded != requirements_hash(variant, requirements):
         raise BuildError(
             f"{path.name} does not match {source(variant, requirements).name} and the files it includes "

@@ -24,11 +24,7 @@ def locked_pins() -> dict[str, str]:
     from imagebuild import lock
 
     pins = lock.read("cpu")
-    return {
-        key: pin.version
-        for key, pin in pins.items()
-        if not pin.marker or f"'{platform.machine()}'" in pin.marker
-    }
+    return {key: pin.version for key, pin in pins.items() if not pin.marker or f"'{platform.machine()}'" in pin.marker}
 
 
 def test_python3_kernelspec_uses_the_image_python(containers):
@@ -53,9 +49,7 @@ def test_kit_command_is_on_path(containers):
 
 
 def test_package_list_names_every_installed_package(containers):
-    listed = dict(
-        line.split("==") for line in containers.run(["cat", "/etc/kit/packages.txt"]).split() if "==" in line
-    )
+    listed = dict(line.split("==") for line in containers.run(["cat", "/etc/kit/packages.txt"]).split() if "==" in line)
     from imagebuild.lock import normalize
 
     listed = {normalize(name): version for name, version in listed.items()}
@@ -82,5 +76,5 @@ def test_image_carries_its_lock(containers):
 def test_no_wheelhouse_compiler_or_pip_cache_in_any_layer(docker_client, image, containers):
     history = " ".join(layer.get("CreatedBy", "") for layer in docker_client.images.get(image).history())
     assert "wheelhouse" not in history  # the wheels were only ever in the build stage
-    output = containers.run(["bash", "-c", "command -v gcc cc g++ || true; ls /tmp; du -s ~/.cache 2>/dev/null || true"])
-    assert output.strip() == ""
+    leftovers = "command -v gcc cc g++ || true; ls /tmp; du -s ~/.cache 2>/dev/null || true"
+    assert containers.run(["bash", "-c", leftovers]).strip() == ""

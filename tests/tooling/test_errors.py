@@ -26,7 +26,11 @@ def project(tmp_path):
 def imagebuild(project, *args, **env):
     return subprocess.run(
         [sys.executable, "-m", "imagebuild", *args],
-        cwd=project, capture_output=True, text=True, env=os.environ | env, timeout=300,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=os.environ | env,
+        timeout=300,
     )
 
 
