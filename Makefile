@@ -49,8 +49,10 @@ $(VENV)/.installed: requirements/host.lock
 lint: venv ## check style with ruff (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-test: build venv ## build the image and run every test against it
-	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(PYTEST_ARGS)
+test: build venv ## build the image and run every test: the image and tooling from here, kit's inside the image
+	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest --ignore=tests/kit $(PYTEST_ARGS)
+	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
+	  $(IMAGE) python -m pytest -p no:cacheprovider tests/kit $(PYTEST_ARGS)
 
 bench: build venv ## measure build, rebuild, size and start-up of the image (figures on stdout)
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/image.py

@@ -88,12 +88,14 @@ def debootstrap(image: str, mirror: str = DEFAULT_MIRROR) -> None:
             raise BuildError(f"docker import of {image} failed: {imported.stderr.decode().strip()}")
 
 
-def ensure(image: str | None = None, mirror: str = DEFAULT_MIRROR) -> str:
+def ensure(image: str | None = None, mirror: str = DEFAULT_MIRROR, log=print) -> str:
     """The base image, present locally afterwards; returns how it got there."""
     image = image or default_image()
     if engine.image_exists(image):
         return "present"
+    log(f"base image {image}: not here, pulling it")
     if engine.pull(image):
         return "pulled"
+    log(f"base image {image}: cannot be pulled, making it from {mirror} with debootstrap (about 30 s)")
     debootstrap(image, mirror)
     return "made with debootstrap"

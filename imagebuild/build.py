@@ -42,7 +42,7 @@ def build(
     log(f"engine: Docker {engine.require_engine()}")
     lock.check(variant)
     base_image = base.default_image()
-    log(f"base image {base_image}: {base.ensure(base_image, mirror)}")
+    log(f"base image {base_image}: {base.ensure(base_image, mirror, log)}")
     log(f"wheelhouse: {wheelhouse.download(variant, index_url=index_url).relative_to(paths.ROOT)}")
     builder = engine.builder()
     log(f"builder: {builder.name}")
