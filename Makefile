@@ -22,7 +22,7 @@ help: ## list the targets (the default goal)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 lab: build ## build the image, then serve JupyterLab on port $(PORT) with this folder in ~/work
-	docker run --rm $(TTY) --publish $(PORT):8888 --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
+	docker run --rm $(TTY) --publish $(PORT):$(PORT) --env JUPYTER_PORT=$(PORT) --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
 
 build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs
 	$(BUILD) build --image $(IMAGE) --variant $(TF_VARIANT)
