@@ -165,6 +165,11 @@ def _uv() -> str:
     return found
 
 
+def _pypi_only_env() -> dict[str, str]:
+    """The environment for uv, less the host's pip and uv index settings: a lock is compiled against PyPI only."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_INDEX", "UV_EXTRA"))}
+
+
 def _compile_one(variant: str, platform: str, constraints: Path | None, requirements: Path) -> dict[str, Pin]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.txt"
@@ -175,9 +180,7 @@ def _compile_one(variant: str, platform: str, constraints: Path | None, requirem
         ]  # fmt: skip
         if constraints:
             command += ["--constraint", str(constraints)]
-        # The host's pip settings (extra local indexes) must not leak into a lock meant for PyPI.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_INDEX", "UV_EXTRA"))}
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        result = subprocess.run(command, env=_pypi_only_env(), capture_output=True, text=True)
         if result.returncode:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise BuildError(f"uv could not lock {variant} for {platform}: {last}")
@@ -221,8 +224,7 @@ def compile_host(requirements: Path = paths.REQUIREMENTS) -> Path:
         _uv(), "pip", "compile", "--quiet", "--no-config", "--universal", "--generate-hashes",
         "--index-url", PYPI, "--python-version", PYTHON_VERSION, "-o", path.name, source("host", requirements).name,
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_INDEX", "UV_EXTRA"))}
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=requirements)
+    result = subprocess.run(command, env=_pypi_only_env(), capture_output=True, text=True, cwd=requirements)
     if result.returncode:
         raise BuildError(f"uv could not lock the host tools: {(result.stderr.strip().splitlines() or ['?'])[-1]}")
     return path

@@ -69,9 +69,14 @@ def _type_name(annotation: str, default: Any) -> str | None:
 
 def inspect(path: str | Path) -> dict[str, Parameter]:
     """The parameters of the notebook at ``path``, in cell order (empty without a ``parameters`` cell)."""
+    read_notebook(path)
+    return _parameters(path)
+
+
+def _parameters(path: str | Path) -> dict[str, Parameter]:
+    """The parameters of a notebook already validated by :func:`read_notebook`."""
     import papermill
 
-    read_notebook(path)
     found = papermill.inspect_notebook(str(path))
     parameters = {}
     for name, info in found.items():
@@ -126,7 +131,7 @@ def resolve(path: str | Path, given: dict[str, Any], from_text: frozenset[str] =
     if given and not has_parameters_cell(notebook):
         fix = "tag the cell that sets the defaults with 'parameters' in JupyterLab"
         raise NotebookError(str(path), "no cell tagged 'parameters'", fix)
-    parameters = inspect(path)
+    parameters = _parameters(path)
     unknown = sorted(set(given) - set(parameters))
     if unknown:
         valid = ", ".join(parameters) or "none"
