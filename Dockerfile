@@ -36,6 +36,12 @@ RUN python3 -m venv /opt/venv \
 
 FROM os
 ARG TF_VARIANT=cpu
+# git: runs record the project's commit and whether it is dirty. Mounted projects belong to other UIDs, which
+# git refuses by default ("dubious ownership"); in a single-user container every directory is the user's own.
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends git \
+ && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory '*'
 # The Jupyter Docker Stacks user: UID 1000, GID 100 (users), home /home/jovyan, work in ~/work.
 ARG NB_USER=jovyan
 ARG NB_UID=1000
@@ -82,4 +88,5 @@ LABEL org.opencontainers.image.title="kit" \
       org.opencontainers.image.created="${CREATED}" \
       io.kit.lock.sha256="${LOCK_SHA256}" \
       io.kit.tensorflow.variant="${TF_VARIANT}"
-ENV KIT_IMAGE_SOURCE=${SOURCE} KIT_IMAGE_REVISION=${REVISION} KIT_IMAGE_CREATED=${CREATED}
+ENV KIT_IMAGE_SOURCE=${SOURCE} KIT_IMAGE_REVISION=${REVISION} KIT_IMAGE_CREATED=${CREATED} \
+    KIT_IMAGE_TENSORFLOW_VARIANT=${TF_VARIANT}
