@@ -68,8 +68,9 @@ RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --no-index 
 COPY --chown=${NB_UID}:${NB_GID} notebooks/ /home/${NB_USER}/work/notebooks/
 
 USER ${NB_UID}
-# Also for a UID that is not in /etc/passwd (`docker run --user`), which Docker would give HOME=/.
-ENV HOME=/home/${NB_USER}
+# HOME also for a UID that is not in /etc/passwd (`docker run --user`), which Docker would give HOME=/.
+# Runs go to ~/work/runs wherever kit runs, in a terminal or from a notebook in ~/work/notebooks.
+ENV HOME=/home/${NB_USER} KIT_RUNS_DIR=/home/${NB_USER}/work/runs
 WORKDIR /home/${NB_USER}/work
 EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=2s --start-period=10s --retries=3 CMD ["healthcheck"]

@@ -54,8 +54,12 @@ test: build venv ## build the image and run every test: the image and tooling fr
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider tests/kit $(PYTEST_ARGS)
 
-bench: build venv ## measure build, rebuild, size and start-up of the image (figures on stdout)
+bench: build venv ## measure the image (build, size, start-up) and kit (start-up, run overhead); figures on stdout
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/image.py
+	mkdir -p bench/results
+	docker run --rm --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)":/home/jovyan/project:ro \
+	  --volume "$(CURDIR)/bench/results":/home/jovyan/results --env KIT_BENCH_RESULTS=/home/jovyan/results/kit.json \
+	  $(IMAGE) python /home/jovyan/project/bench/kit.py
 
 clean: ## remove .venv, caches and the wheelhouse (the image stays)
 	rm -rf $(VENV) .pytest_cache .ruff_cache wheelhouse/*/*.whl wheelhouse/*/.complete

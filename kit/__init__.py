@@ -33,6 +33,8 @@ _API = {
     "load_model": "kit.models",
     "environment": "kit.env",
     "find_run": "kit.record",
+    "list_runs": "kit.record",
+    "evaluate": "kit.evaluation",
     "KitError": "kit.errors",
 }
 __all__ = ["__version__", *_API]
@@ -42,4 +44,4 @@ def __getattr__(name: str):
     if name not in _API:
         raise AttributeError(f"module 'kit' has no attribute {name!r}")
     module = import_module(_API[name])
-    return getattr(module, "find" if name == "find_run" else name)
+    return getattr(module, {"find_run": "find", "list_runs": "all_runs"}.get(name, name))

@@ -19,7 +19,7 @@ RUNS_DIR = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kit")
 def cli() -> None:
-    """Reproducible notebook runs: validated parameters, complete run records, re-verification.
+    r"""Reproducible notebook runs: validated parameters, complete run records, re-verification.
 
     \b
     Exit codes: 0 success, 1 the notebook failed (its run is recorded),
@@ -69,10 +69,23 @@ def _read_yaml(path: str) -> dict:
 
 @cli.command()
 @click.argument("notebook", type=click.Path(dir_okay=False))
-@click.option("-p", "--parameter", "pairs", nargs=2, multiple=True, metavar="NAME VALUE",
-              help="Set a parameter; VALUE is read as the parameter's type. Repeat for more.")  # fmt: skip
-@click.option("-f", "--parameters-file", "files", multiple=True, type=click.Path(dir_okay=False),
-              help="A YAML file of 'name: value' lines; -p overrides it.")  # fmt: skip
+@click.option(
+    "-p",
+    "--parameter",
+    "pairs",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Set a parameter; VALUE is read as the parameter's type. Repeat for more.",
+)
+@click.option(
+    "-f",
+    "--parameters-file",
+    "files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A YAML file of 'name: value' lines; -p overrides it.",
+)
 @RUNS_DIR
 @click.option("--run-id", help="The run's id [default: TIME-NOTEBOOK-RANDOM]; an existing id is refused.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds any one cell may take.")
@@ -87,9 +100,15 @@ def run(notebook, pairs, files, runs_dir, run_id, timeout, threads) -> None:
     given.update(dict(pairs))
     try:
         record = execute(
-            notebook, given, runs_dir=runs_dir, run_id=run_id, timeout=timeout, threads=threads,
-            progress=True, from_text=frozenset(name for name, _ in pairs),
-        )  # fmt: skip
+            notebook,
+            given,
+            runs_dir=runs_dir,
+            run_id=run_id,
+            timeout=timeout,
+            threads=threads,
+            progress=True,
+            from_text=frozenset(name for name, _ in pairs),
+        )
     except RunError as error:
         click.echo(error.run_dir)
         raise

@@ -40,7 +40,9 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 def _changes(a: dict, b: dict) -> list[tuple[str, Any, Any]]:
     keys = list(dict.fromkeys([*a, *b]))
-    return [(key, a.get(key, MISSING), b.get(key, MISSING)) for key in keys if a.get(key, MISSING) != b.get(key, MISSING)]
+    return [
+        (key, a.get(key, MISSING), b.get(key, MISSING)) for key in keys if a.get(key, MISSING) != b.get(key, MISSING)
+    ]
 
 
 def _artifacts(manifest: dict) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -19,12 +20,12 @@ from kit import __version__, settings, threads
 
 
 def packages() -> dict[str, str]:
-    """Every installed distribution and its version, by lower-case name."""
+    """Every installed distribution and its version, by normalized name (``tensorflow-cpu``, PEP 503)."""
     found = {}
     for distribution in metadata.distributions():
         name = distribution.metadata["Name"]
         if name:
-            found[name.lower()] = distribution.version
+            found[re.sub(r"[-_.]+", "-", name).lower()] = distribution.version
     return dict(sorted(found.items()))
 
 

@@ -46,8 +46,8 @@ class RunFailed(RunError):
         where = "the kernel" if index is None else f"cell {index}" + (f" (In [{count}])" if count else "")
         evalue = (failure.get("evalue") or "").strip().splitlines()
         detail = f"{failure.get('ename')}: {evalue[0].rstrip('.')}" if evalue else failure.get("ename")
-        fix = "pass a larger --timeout, or none" if failure.get("ename") == "CellTimeoutError" else "fix the notebook"
-        super().__init__(run_dir, f"{where} failed with {detail}: {fix}; the record is in {run_dir} (kit report)")
+        fix = ": pass a larger --timeout, or none" if failure.get("ename") == "CellTimeoutError" else ""
+        super().__init__(run_dir, f"{where} failed with {detail}{fix}; the record is in {run_dir} (kit report)")
 
 
 class Interrupted(RunError):

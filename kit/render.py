@@ -24,7 +24,9 @@ def _pairs(values: dict, width: int = WIDE) -> str:
 
 def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 def runs_table(runs: list[Run]) -> str:
@@ -32,21 +34,34 @@ def runs_table(runs: list[Run]) -> str:
     for run in runs:
         status = run.status
         started = (status.get("started") or "")[:19].replace("T", " ")
-        rows.append((run.id, status.get("notebook", ""), status.get("status", ""), started,
-                     f"{status.get('duration_s', 0):.1f}", _pairs(run.params), _pairs(run.metrics)))  # fmt: skip
+        rows.append(
+            (
+                run.id,
+                status.get("notebook", ""),
+                status.get("status", ""),
+                started,
+                f"{status.get('duration_s', 0):.1f}",
+                _pairs(run.params),
+                _pairs(run.metrics),
+            )
+        )
     return table(rows)
 
 
 def show(run: Run) -> str:
     status, env = run.status, run.environment
     lines = [f"run        {run.id}  ({run.path})"]
-    lines += [f"{key:<10} {_value(status.get(key))}" for key in ("notebook", "status", "started", "ended", "duration_s")]
+    lines += [
+        f"{key:<10} {_value(status.get(key))}" for key in ("notebook", "status", "started", "ended", "duration_s")
+    ]
     if status.get("failure"):
         failure = status["failure"]
         lines.append(f"failure    cell {failure.get('cell_index')}: {failure.get('ename')}: {failure.get('evalue')}")
     threads, seed = env.get("threads", {}), env.get("seed") or {}
-    lines.append(f"threads    intra-op {threads.get('intra_op')}, inter-op {threads.get('inter_op')} "
-                 f"({threads.get('source')}); seed {seed.get('seed')}; PYTHONHASHSEED {env.get('hash_seed')}")  # fmt: skip
+    lines.append(
+        f"threads    intra-op {threads.get('intra_op')}, inter-op {threads.get('inter_op')} "
+        f"({threads.get('source')}); seed {seed.get('seed')}; PYTHONHASHSEED {env.get('hash_seed')}"
+    )
     git = env.get("git", {})
     lines.append(f"git        {git.get('commit') or git.get('note')}{' (dirty)' if git.get('dirty') else ''}")
     for title, values in (("params", run.params), ("metrics", run.metrics)):

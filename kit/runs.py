@@ -93,8 +93,12 @@ def _failure(error: BaseException, notebook: Path) -> dict:
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(error, PapermillExecutionError):
-        return {"cell_index": error.cell_index, "execution_count": error.exec_count,
-                "ename": error.ename, "evalue": error.evalue}  # fmt: skip
+        return {
+            "cell_index": error.cell_index,
+            "execution_count": error.exec_count,
+            "ename": error.ename,
+            "evalue": error.evalue,
+        }
     # A timeout or a dead kernel: the failing cell is the last one papermill started.
     started = [None, None]
     cells = read_json(notebook, {}).get("cells", [])
@@ -102,13 +106,18 @@ def _failure(error: BaseException, notebook: Path) -> dict:
     for index, cell in enumerate(cell for cell in cells if banner not in cell.get("metadata", {}).get("tags", [])):
         if cell.get("metadata", {}).get("papermill", {}).get("status") in ("running", "completed", "failed"):
             started = [index, cell.get("execution_count")]
-    return {"cell_index": started[0], "execution_count": started[1],
-            "ename": type(error).__name__, "evalue": str(error)}  # fmt: skip
+    return {
+        "cell_index": started[0],
+        "execution_count": started[1],
+        "ename": type(error).__name__,
+        "evalue": str(error),
+    }
 
 
 def _finish(partial: _Partial, status: dict, env: dict, threads: Threads, hash_seed: str) -> Path:
     """Complete the record in the hidden directory, then give it its id in one rename."""
     path = partial.path
+    (path / settings.ARTIFACTS).mkdir(exist_ok=True)
     if not (path / settings.METRICS).exists():
         write_json(path / settings.METRICS, {})
     write_json(path / settings.MANIFEST, artifacts.manifest(path / settings.ARTIFACTS))
@@ -153,7 +162,8 @@ def run(
     cwd = replay.cwd if replay and replay.cwd else notebook.resolve().parent
     env = environment(cwd)
 
-    partial = _reserve(settings.runs_dir(runs_dir), run_id or new_run_id(notebook))
+    runs = settings.runs_dir(runs_dir)
+    partial = _reserve(runs, run_id or new_run_id(notebook))
     write_json(partial.path / settings.PARAMS, resolved)
     status = {
         "status": "running",
@@ -168,6 +178,7 @@ def run(
         **chosen.variables(),
         "PYTHONHASHSEED": hash_seed,
         settings.RUN_DIR_ENV: str(partial.path),
+        settings.RUNS_DIR_ENV: str(runs.resolve()),  # kit.find_run in the kernel looks where this run goes
         "KIT_RUN_ID": partial.final.name,
     }
     try:
