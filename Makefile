@@ -13,6 +13,8 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 export DEBIAN_MIRROR
 
 BUILD := $(PYTHON) -m imagebuild
+# Tests that run inside the image (kit and the notebooks need its kernels); the others run from the host.
+IMAGE_TESTS := tests/kit tests/notebooks
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
 TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 
@@ -49,10 +51,10 @@ $(VENV)/.installed: requirements/host.lock
 lint: venv ## check style with ruff (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-test: build venv ## build the image and run every test: the image and tooling from here, kit's inside the image
-	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest --ignore=tests/kit $(PYTEST_ARGS)
+test: build venv ## build the image and run every test: image and tooling from here, kit and notebooks inside it
+	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
-	  $(IMAGE) python -m pytest -p no:cacheprovider tests/kit $(PYTEST_ARGS)
+	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)
 
 bench: build venv ## measure the image (build, size, start-up) and kit (start-up, run overhead); figures on stdout
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/image.py
