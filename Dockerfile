@@ -46,10 +46,15 @@ RUN apt-get update \
 ARG NB_USER=jovyan
 ARG NB_UID=1000
 ARG NB_GID=100
+# Home and ~/work are writable by any UID (sticky, like /tmp): CI runners start the image as their own user
+# (`docker run --user "$(id -u):$(id -g)"`), whose Jupyter, IPython and matplotlib files go to $HOME.
 RUN useradd --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" --no-user-group "${NB_USER}" \
  && mkdir -p "/home/${NB_USER}/work" /etc/kit \
- && chown -R "${NB_UID}:${NB_GID}" "/home/${NB_USER}"
-COPY --from=deps /opt/venv /opt/venv
+ && chown -R "${NB_UID}:${NB_GID}" "/home/${NB_USER}" \
+ && chmod 1777 "/home/${NB_USER}" "/home/${NB_USER}/work"
+# jovyan owns the environment, as in the Jupyter Docker Stacks: `pip install` works in a terminal, and the
+# devcontainer installs the workspace's kit over the image's, editable.
+COPY --from=deps --chown=${NB_UID}:${NB_GID} /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:${PATH} VIRTUAL_ENV=/opt/venv \
     NB_USER=${NB_USER} NB_UID=${NB_UID} NB_GID=${NB_GID} JUPYTER_PORT=8888
 # The python3 kernel runs this interpreter by its full path, whatever PATH the client starts it with.

@@ -10,7 +10,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
 DEBIAN_MIRROR ?= http://deb.debian.org/debian
-export DEBIAN_MIRROR
+# Extra `docker build` flags, e.g. BUILD_FLAGS="--cache-from type=gha --cache-to type=gha,mode=max" with buildx.
+BUILD_FLAGS ?=
+export DEBIAN_MIRROR BUILD_FLAGS
 
 BUILD := $(PYTHON) -m imagebuild
 # Tests that run inside the image (kit and the notebooks need its kernels); the others run from the host.
@@ -18,7 +20,7 @@ IMAGE_TESTS := tests/kit tests/notebooks
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
 TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 
-.PHONY: help lab build base wheelhouse lock check-lock venv lint test bench clean
+.PHONY: help lab build base wheelhouse lock check-lock venv devcontainer-cli lint test bench clean
 
 help: ## list the targets (the default goal)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,10 +50,17 @@ $(VENV)/.installed: requirements/host.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --requirement $<
 	touch $@
 
+DEVCONTAINER_CLI := tools/devcontainer-cli
+devcontainer-cli: ## install the pinned devcontainer CLI from npm (for the devcontainer test; needs Node.js)
+	@if command -v npm > /dev/null; then \
+	  [ $(DEVCONTAINER_CLI)/node_modules/.package-lock.json -nt $(DEVCONTAINER_CLI)/package-lock.json ] || \
+	    npm ci --prefix $(DEVCONTAINER_CLI) --no-audit --no-fund --loglevel=error; \
+	else echo "npm is not installed: the devcontainer test will skip (and fail in CI)"; fi
+
 lint: venv ## check style with ruff (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-test: build venv ## build the image and run every test: image and tooling from here, kit and notebooks inside it
+test: build venv devcontainer-cli ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)
@@ -64,5 +73,5 @@ bench: build venv ## measure the image (build, size, start-up) and kit (start-up
 	  $(IMAGE) python /home/jovyan/project/bench/kit.py
 
 clean: ## remove .venv, caches and the wheelhouse (the image stays)
-	rm -rf $(VENV) .pytest_cache .ruff_cache wheelhouse/*/*.whl wheelhouse/*/.complete
+	rm -rf $(VENV) .pytest_cache .ruff_cache wheelhouse/*/*.whl wheelhouse/*/.complete $(DEVCONTAINER_CLI)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import shlex
 import subprocess
 
 from imagebuild import base, engine, lock, paths, wheelhouse
@@ -49,6 +50,7 @@ def build(
     args = {"TF_VARIANT": variant, **provenance(variant)}
     command = [*builder.command, "--tag", image, "--file", str(paths.DOCKERFILE)]
     command += [f"--build-arg={key}={value}" for key, value in args.items()]
+    command += shlex.split(os.environ.get("BUILD_FLAGS", ""))  # e.g. buildx's --cache-from/--cache-to in CI
     result = subprocess.run([*command, str(paths.ROOT)], env=os.environ | builder.env)
     if result.returncode:
         raise BuildError(f"docker build failed (its output is above); {image} was left as it was")

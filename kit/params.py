@@ -86,6 +86,17 @@ def _parameters(path: str | Path) -> dict[str, Parameter]:
     return parameters
 
 
+def injected(notebook) -> dict[str, Any]:
+    """The values papermill injected into an executed notebook (its ``injected-parameters`` cell), if any."""
+    values = {}
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    values[node.targets[0].id] = _default(ast.get_source_segment(cell.source, node.value))
+    return values
+
+
 def has_parameters_cell(notebook) -> bool:
     return any("parameters" in cell.metadata.get("tags", []) for cell in notebook.cells)
 
@@ -136,7 +147,11 @@ def resolve(path: str | Path, given: dict[str, Any], from_text: frozenset[str] =
     if unknown:
         valid = ", ".join(parameters) or "none"
         raise ParameterError(unknown[0], f"unknown parameter {unknown[0]!r} for {path}: valid ones are {valid}")
+    # papermill keeps the values an earlier run injected when it is given none (and replaces them otherwise).
+    defaults = {name: parameter.default for name, parameter in parameters.items()}
+    if not given:
+        defaults.update({name: value for name, value in injected(notebook).items() if name in defaults})
     return {
-        name: _coerce(parameter, given[name], name in from_text) if name in given else parameter.default
+        name: _coerce(parameter, given[name], name in from_text) if name in given else defaults[name]
         for name, parameter in parameters.items()
     }

@@ -107,3 +107,14 @@ def test_import_kit_and_help_stay_light():
     heavy = "('tensorflow', 'sklearn', 'papermill')"
     code = f"import sys, kit, kit.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     assert subprocess.run(["python", "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_values_papermill_injected_earlier_count_when_none_are_given(tmp_path):
+    """An executed notebook runs with its injected values unless new ones replace them, as in papermill."""
+    import papermill
+
+    source = write_notebook(tmp_path / "source.ipynb", "epochs = 10\nname = 'a'", "print(epochs)")
+    executed = tmp_path / "executed.ipynb"
+    papermill.execute_notebook(str(source), str(executed), parameters={"epochs": 3}, progress_bar=False)
+    assert params.resolve(executed, {}) == {"epochs": 3, "name": "a"}
+    assert params.resolve(executed, {"name": "b"}) == {"epochs": 10, "name": "b"}
