@@ -69,6 +69,7 @@ COPY pyproject.toml /tmp/kit/
 COPY kit/ /tmp/kit/kit/
 RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --no-index --no-build-isolation /tmp/kit \
  && rm -rf /tmp/kit \
+ && chown -R "${NB_UID}:${NB_GID}" /opt/venv/lib/python3*/site-packages/kit* /opt/venv/bin/kit \
  && pip list --format=freeze --disable-pip-version-check > /etc/kit/packages.txt
 COPY --chown=${NB_UID}:${NB_GID} notebooks/ /home/${NB_USER}/work/notebooks/
 
