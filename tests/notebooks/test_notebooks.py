@@ -22,6 +22,14 @@ def test_defaults_reach_their_targets(diagnosis, regression, digits):
     assert set(digits.manifest) == {"model.keras", "heldout.npy", "heldout_labels.npy"}
 
 
+def test_a_run_records_the_projects_git_commit(diagnosis):
+    git = diagnosis.environment["git"]
+    if (NOTEBOOKS.parent / ".git").exists():
+        assert len(git["commit"]) == 40 and isinstance(git["dirty"], bool)
+    else:
+        assert git["commit"] is None and git["note"]
+
+
 @pytest.mark.parametrize("training", ["diagnosis", "digits"])
 def test_the_same_parameters_give_the_same_metrics_and_model(request, training):
     """kit verify runs it again, with the recorded parameters, and compares metrics and model content."""
