@@ -179,7 +179,7 @@ def run(
         "PYTHONHASHSEED": hash_seed,
         settings.RUN_DIR_ENV: str(partial.path),
         settings.RUNS_DIR_ENV: str(runs.resolve()),  # kit.find_run in the kernel looks where this run goes
-        "KIT_RUN_ID": partial.final.name,
+        settings.RUN_ID_ENV: partial.final.name,
     }
     try:
         papermill.execute_notebook(

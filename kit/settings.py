@@ -14,6 +14,7 @@ DEFAULT_RUNS_DIR = "runs"
 
 #: Set by ``kit run`` in the kernel's environment: the run directory being written.
 RUN_DIR_ENV = "KIT_RUN_DIR"
+RUN_ID_ENV = "KIT_RUN_ID"
 
 NOTEBOOK = "notebook.ipynb"
 PARAMS = "params.json"

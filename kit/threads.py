@@ -11,6 +11,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kit.errors import KitError
+
 #: Set it (or pass ``kit run --threads``) to choose the thread count instead of the CPU quota.
 THREADS_ENV = "KIT_THREADS"
 
@@ -78,8 +80,6 @@ def choose(threads: int | None = None) -> Threads:
         try:
             count = int(from_env)
         except ValueError:
-            from kit.errors import KitError
-
             raise KitError(f"{THREADS_ENV}={from_env!r} is not a whole number: set it to e.g. 2, or unset it") from None
         return Threads(count, count, THREADS_ENV)
     count = usable_cpus()
