@@ -7,36 +7,33 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from imagebuild import engine
 from tests.conftest import ROOT, missing
-
-sys.path.insert(0, str(ROOT))
-from imagebuild import engine  # noqa: E402
 
 CLI = ROOT / "tools/devcontainer-cli/node_modules/.bin/devcontainer"
 
 
 @pytest.fixture(scope="module")
-def devcontainer(docker_client) -> list[str]:
+def devcontainer(docker_client) -> engine.Builder:
     """The CLI, with the docker client that gives BuildKit (whose layer cache `make build` filled)."""
     if not shutil.which("node"):
         missing("Node.js is not installed: the devcontainer CLI needs it (apt-get install nodejs npm)")
     if not CLI.exists():
         missing("the devcontainer CLI is not installed: run `make devcontainer-cli` (make test does)")
     builder = engine.builder()
-    os.environ.update(builder.env)
-    return [str(CLI), "--docker-path", builder.command[0]]
+    return engine.Builder("devcontainer", (str(CLI), "--docker-path", builder.command[0]), builder.env)
 
 
-def cli(devcontainer: list[str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    command = [devcontainer[0], *args, *devcontainer[1:]]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+def cli(devcontainer: engine.Builder, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    command = [devcontainer.command[0], *args, *devcontainer.command[1:]]
+    env = os.environ | devcontainer.env
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def last_json(output: str) -> dict:
