@@ -14,7 +14,10 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 BUILD_FLAGS ?=
 export DEBIAN_MIRROR BUILD_FLAGS
 
-BUILD := $(PYTHON) -m imagebuild
+# The build tooling (tools/imagebuild, standard library only), and the image of images/ that `make build`,
+# `make lab` and `make test` are about (tools/imagebuild/images.py lists them all).
+BUILD := PYTHONPATH=tools $(PYTHON) -m imagebuild
+IMAGE_NAME := kit
 # Tests that run inside the image (kit and the notebooks need its kernels); the others run from the host.
 IMAGE_TESTS := tests/kit tests/notebooks
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
@@ -29,16 +32,16 @@ lab: build ## build the image, then serve JupyterLab on port $(PORT) with this f
 	docker run --rm $(TTY) --publish $(PORT):$(PORT) --env JUPYTER_PORT=$(PORT) --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
 
 build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs
-	$(BUILD) build --image $(IMAGE) --variant $(TF_VARIANT)
+	$(BUILD) build --name $(IMAGE_NAME) --image $(IMAGE) --variant $(TF_VARIANT)
 
 base: ## make sure the base image is here: pull it, else make it from Debian packages with debootstrap
-	$(BUILD) base
+	$(BUILD) base --name $(IMAGE_NAME)
 
 wheelhouse: ## download the locked wheels into wheelhouse/ (copy that folder to build offline)
 	$(BUILD) wheelhouse --variant $(TF_VARIANT)
 
 lock: venv ## refresh requirements/*.lock and environment.yml from requirements/*.in (needs PyPI)
-	$(VENV)/bin/python -m imagebuild lock
+	PYTHONPATH=tools $(VENV)/bin/python -m imagebuild lock
 
 check-lock: ## fail when a lock no longer matches its requirements
 	$(BUILD) check --variant $(TF_VARIANT)

@@ -2,8 +2,8 @@
 
 Prints one figure per line and writes them to bench/results/image.json. Run with `make bench`.
 Targets (issue 2): rebuild < 15 s; size within 10 % of the floor; docker run to /api/status < 3 s.
-The floor is what the image cannot do without: the base OS with Debian's Python (the Dockerfile's `os`
-stage) plus the installed packages (/opt/venv).
+The floor is what the image cannot do without: the base OS with Debian's Python (images/kit/Dockerfile's
+`os` stage) plus the installed packages (/opt/venv).
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT)]  # imagebuild, as `PYTHONPATH=tools` runs it; tests.utils
 
-from imagebuild import engine, paths  # noqa: E402
+from imagebuild import engine, images, paths  # noqa: E402
+from tests.utils.containers import http_status, wait_for  # noqa: E402
 
 IMAGE = os.environ.get("KIT_IMAGE", "kit:latest")
+KIT = images.get("kit")
 RESULTS = ROOT / "bench/results/image.json"
 
 
@@ -41,14 +41,15 @@ def docker(*args: str) -> str:
 def quiet_build(image: str, *extra: str) -> None:
     """docker build as `make build` runs it, output discarded."""
     builder = engine.builder()
-    command = [*builder.command, *extra, "--tag", image, str(paths.ROOT)]
+    command = [*builder.command, *extra, "--tag", image, "--file", str(KIT.dockerfile), str(paths.ROOT)]
     subprocess.run(command, env=os.environ | builder.env, check=True, capture_output=True)
 
 
 def make_build() -> None:
     """What `make build` runs, output discarded."""
-    command = [sys.executable, "-m", "imagebuild", "build", "--image", IMAGE]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    command = [sys.executable, "-m", "imagebuild", "build", "--name", KIT.name, "--image", IMAGE]
+    env = os.environ | {"PYTHONPATH": str(ROOT / "tools")}
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def cold_build() -> float:
@@ -91,17 +92,8 @@ def start_to_status(count: int = 5) -> list[float]:
         start = time.perf_counter()
         cid = docker("run", "-d", "-e", "JUPYTER_TOKEN=bench", "-p", "127.0.0.1::8888", IMAGE)
         try:
-            port = docker("port", cid, "8888/tcp").split(":")[-1]
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/status", headers={"Authorization": "token bench"}
-            )
-            while time.perf_counter() - start < 60:
-                try:
-                    with urllib.request.urlopen(request, timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except (urllib.error.URLError, ConnectionError):
-                    time.sleep(0.02)
+            url = f"http://127.0.0.1:{docker('port', cid, '8888/tcp').split(':')[-1]}/api/status"
+            wait_for(lambda url=url: http_status(url, "bench") == 200, 60, "/api/status answering 200", interval=0.02)
             times.append(time.perf_counter() - start)
         finally:
             subprocess.run(["docker", "rm", "-f", cid], capture_output=True)

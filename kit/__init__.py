@@ -8,40 +8,76 @@ The Python API, for notebooks and scripts alike::
     kit.save_model(model, "model")
     run = kit.run("notebooks/train_tabular.ipynb", {"seed": 1})
 
-Importing kit is instant: every name below is loaded on first use, and TensorFlow and scikit-learn are imported
-only by the functions that need them.
+Importing kit is instant: every name below is loaded on first use (the imports under ``TYPE_CHECKING`` show
+IDEs and readers where each one lives), and TensorFlow and scikit-learn are imported only by the functions that
+need them.
+
+The package, by audience: :mod:`kit.tracking` is what a notebook calls in its kernel; :mod:`kit.running`
+prepares and executes runs; :mod:`kit.record` is the run record every part reads and writes; :mod:`kit.display`
+shows records; :mod:`kit.cli` is the ``kit`` command.
 """
 
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("kit")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-#: Public name -> the module that defines it.
-_API = {
-    "run": "kit.runs",
-    "verify": "kit.verification",
-    "compare": "kit.comparison",
-    "report": "kit.reporting",
-    "seed_everything": "kit.seeding",
-    "log_metric": "kit.tracking",
-    "artifact_path": "kit.tracking",
-    "save_model": "kit.models",
-    "load_model": "kit.models",
-    "environment": "kit.env",
-    "find_run": "kit.record",
-    "list_runs": "kit.record",
-    "evaluate": "kit.evaluation",
-    "KitError": "kit.errors",
+if TYPE_CHECKING:
+    from kit.display.report import report
+    from kit.errors import KitError
+    from kit.record import Run, find_run, list_runs
+    from kit.record.comparison import compare
+    from kit.running import execute, prepare, run, verify
+    from kit.running.environment import environment
+    from kit.tracking import artifact_path, evaluate, load_model, log_metric, save_model, seed_everything
+
+__all__ = [
+    "__version__",
+    # running notebooks
+    "run",
+    "prepare",
+    "execute",
+    "verify",
+    # reading records
+    "Run",
+    "find_run",
+    "list_runs",
+    "compare",
+    "report",
+    "environment",
+    # in a notebook's kernel
+    "seed_everything",
+    "log_metric",
+    "artifact_path",
+    "save_model",
+    "load_model",
+    "evaluate",
+    "KitError",
+]
+#: The module that defines each public name (under that name).
+_MODULES = {
+    "kit.running": ("run", "prepare", "execute", "verify"),
+    "kit.record": ("Run", "find_run", "list_runs"),
+    "kit.record.comparison": ("compare",),
+    "kit.display.report": ("report",),
+    "kit.running.environment": ("environment",),
+    "kit.tracking": ("seed_everything", "log_metric", "artifact_path", "save_model", "load_model", "evaluate"),
+    "kit.errors": ("KitError",),
 }
-__all__ = ["__version__", *_API]
+_LAZY = {name: module for module, names in _MODULES.items() for name in names}
 
 
 def __getattr__(name: str):
-    if name not in _API:
+    if name not in _LAZY:
         raise AttributeError(f"module 'kit' has no attribute {name!r}")
-    module = import_module(_API[name])
-    return getattr(module, {"find_run": "find", "list_runs": "all_runs"}.get(name, name))
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,65 +1,293 @@
-"""The one base exception of kit and its subclasses; ``str(error)`` is one line that says what to do."""
+"""The one base exception of kit and its subclasses.
+
+``str(error)`` is one short line that says what to do; the fields let callers tell the failures apart (a server
+answers a :class:`RunNotFound` with 404, a sweep tells :class:`RunIdTaken` from a user's mistake). Values given
+by a user are shown through :func:`shown`, so a huge value never makes a huge message.
+"""
 
 from __future__ import annotations
 
-from kit.status import ExitStatus
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kit.exits import ExitCode
+
+if TYPE_CHECKING:
+    from kit.record.schema import Failure
+
+#: The longest piece of a user's value an error message quotes.
+SHOWN = 60
+
+
+def shown(value: Any, limit: int = SHOWN) -> str:
+    """``repr(value)``, cut to ``limit`` characters with its full length said: never echo a huge value."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an integer of thousands of digits, a structure nested too deep
+        return f"<a {type(value).__name__} too large to show>"
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+def shown_path(path: str | Path, limit: int = 100) -> str:
+    """A path for a message: whole when short, else its start and end around an ellipsis."""
+    text = str(path)
+    return text if len(text) <= limit else f"{text[: limit // 2 - 1]}…{text[-(limit // 2) :]}"
 
 
 class KitError(Exception):
     """Base of every error kit raises on purpose; the CLI prints it as one ``error: ...`` line."""
 
-    exit_status = ExitStatus.USAGE
+    exit_code = ExitCode.USAGE
+
+
+# Notebooks
 
 
 class NotebookError(KitError):
-    """The notebook is missing, not JSON, or not a valid notebook."""
+    """The notebook cannot be run as it is."""
 
-    def __init__(self, path: str, problem: str, fix: str) -> None:
-        self.path, self.problem = path, problem
-        super().__init__(f"{path}: {problem}: {fix}")
+    def __init__(self, path: str | Path, problem: str, fix: str) -> None:
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{shown_path(path)}: {problem}: {fix}")
+
+
+class NotebookNotFound(NotebookError):
+    """No file at the notebook's path."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path, "no such notebook", "check the path (kit params NOTEBOOK lists its parameters)")
+
+
+class InvalidNotebook(NotebookError):
+    """Not JSON, not a notebook, or a notebook kit cannot parameterize (two parameters cells, say)."""
+
+
+class KernelNotFound(NotebookError):
+    """The notebook's kernel is not installed here."""
+
+    def __init__(self, path: str | Path, kernel: str, installed: list[str]) -> None:
+        self.kernel = kernel
+        fix = f"pick one of {', '.join(installed) or 'none'} in JupyterLab (Kernel > Change Kernel) and save"
+        super().__init__(path, f"its kernel {shown(kernel)} is not installed", fix)
+
+
+# Parameters
 
 
 class ParameterError(KitError):
-    """A parameter is unknown, or its value does not fit the parameter's type."""
+    """A parameter's name or value is not acceptable."""
 
     def __init__(self, name: str, message: str) -> None:
         self.name = name
         super().__init__(message)
 
 
+class UnknownParameter(ParameterError):
+    """A name the notebook's parameters cell does not set."""
+
+    def __init__(self, name: Any, notebook: str | Path, valid: list[str]) -> None:
+        self.valid = valid
+        names = ", ".join(valid) or "none"
+        super().__init__(str(name), f"unknown parameter {shown(name)} for {notebook}: valid ones are {names}")
+
+
+class ParameterTypeError(ParameterError):
+    """A value that does not fit its parameter's type."""
+
+    def __init__(self, name: str, expected: str, value: Any, example: str) -> None:
+        self.expected, self.value = expected, value
+        super().__init__(name, f"parameter {name!r} expects {expected}, got {shown(value)}: pass {example}")
+
+
+class ParameterValueError(ParameterError):
+    """A value that no parameter may take: too large, nested too deep, not finite, not UTF-8."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.problem = problem
+        super().__init__(name, f"parameter {name!r} {problem}")
+
+
+class ParametersFileError(KitError):
+    """A ``-f`` parameters file that cannot be read as a mapping of names to values."""
+
+    def __init__(self, path: str | Path, problem: str, fix: str = "write one 'name: value' per line") -> None:
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{shown_path(path)} {problem}: {fix}")
+
+
+class OptionError(KitError):
+    """An option of a run (timeout, threads, seed) out of its range."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(message)
+
+
+# Run records
+
+
+class RunIdError(KitError):
+    """A run id that cannot name a run directory."""
+
+    def __init__(self, run_id: str, problem: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run id {shown(run_id)} {problem}")
+
+
+class RunIdTaken(KitError):
+    """Another run already has this id (a run is never overwritten)."""
+
+    def __init__(self, run_id: str, runs_dir: Path) -> None:
+        self.run_id, self.runs_dir = run_id, runs_dir
+        super().__init__(
+            f"run id {run_id!r} is taken in {shown_path(runs_dir)}: pass another --run-id (a run is never overwritten)"
+        )
+
+
+class RunsDirError(KitError):
+    """The runs directory cannot be listed or written."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(
+            f"runs directory {shown_path(path)} {problem}: pass --runs-dir DIR or set KIT_RUNS_DIR to a folder of yours"
+        )
+
+
+class RunNotFound(KitError):
+    """No run by that id or path (a server answers 404)."""
+
+    def __init__(self, ref: Any, runs_dir: Path) -> None:
+        self.ref, self.runs_dir = ref, runs_dir
+        super().__init__(
+            f"no run {shown(str(ref))} in {shown_path(runs_dir)}: `kit runs --runs-dir DIR` lists the runs, "
+            "or pass a run directory"
+        )
+
+
+class DamagedRecord(KitError):
+    """A file of a run record is missing, unreadable or of the wrong shape; nothing was changed."""
+
+    def __init__(self, run_dir: Path, file: str, problem: str) -> None:
+        self.run_dir, self.file, self.problem = Path(run_dir), file, problem
+        super().__init__(
+            f"run {self.run_dir.name} is damaged: {file} {problem}; "
+            f"restore {shown_path(self.run_dir / file)} from a backup, or move the run out of the runs directory"
+        )
+
+
+class NotVerifiable(KitError):
+    """A run that did not succeed cannot be verified."""
+
+    def __init__(self, run_id: str, status: str) -> None:
+        self.run_id, self.status = run_id, status
+        super().__init__(f"run {run_id} {status}: only a succeeded run can be verified")
+
+
+class ReportError(KitError):
+    """The report cannot be written where it was asked to go."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        super().__init__(
+            f"cannot write the report to {shown_path(path)}: {problem}: pass -o PATH in a folder you can write"
+        )
+
+
+# Runs that started
+
+
 class RunError(KitError):
     """A run that started and did not succeed; its record is complete at ``run_dir``."""
 
-    def __init__(self, run_dir, message: str) -> None:
+    def __init__(self, run_dir: Path, message: str) -> None:
         self.run_dir = run_dir
         super().__init__(message)
 
 
 class RunFailed(RunError):
-    """The notebook raised (or a cell timed out); ``failure`` holds the cell index, error name and message."""
+    """The notebook raised, a cell timed out, the kernel died, or the record could not be completed."""
 
-    exit_status = ExitStatus.RUN_FAILED
+    exit_code = ExitCode.RUN_FAILED
 
-    def __init__(self, run_dir, failure: dict) -> None:
+    def __init__(self, run_dir: Path, failure: Failure) -> None:
         self.failure = failure
-        index, count = failure.get("cell_index"), failure.get("execution_count")
-        where = "the kernel" if index is None else f"cell {index}" + (f" (In [{count}])" if count else "")
-        evalue = (failure.get("evalue") or "").strip().splitlines()
-        detail = f"{failure.get('ename')}: {evalue[0].rstrip('.')}" if evalue else failure.get("ename")
-        fix = ": pass a larger --timeout, or none" if failure.get("ename") == "CellTimeoutError" else ""
-        super().__init__(run_dir, f"{where} failed with {detail}{fix}; the record is in {run_dir} (kit report)")
+        super().__init__(run_dir, f"{failure.describe()}; the record is in {shown_path(run_dir)} (kit report)")
 
 
 class Interrupted(RunError):
     """Ctrl-C during a run: the run is recorded as interrupted."""
 
-    exit_status = ExitStatus.INTERRUPTED
+    exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, run_dir) -> None:
-        super().__init__(run_dir, f"interrupted: the partial run is recorded in {run_dir}")
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(run_dir, f"interrupted: the partial run is recorded in {shown_path(run_dir)}")
 
 
 class NotReproduced(KitError):
     """``kit verify``: the re-execution gave different metrics or artifacts."""
 
-    exit_status = ExitStatus.NOT_REPRODUCED
+    exit_code = ExitCode.NOT_REPRODUCED
+
+    def __init__(self, run_id: str, again: Path) -> None:
+        self.run_id, self.again = run_id, again
+        super().__init__(f"run {run_id} did not reproduce: see the differences above")
+
+
+# What a notebook calls
+
+
+class MetricError(KitError):
+    """A metric's name or value that cannot be recorded."""
+
+    def __init__(self, name: Any, problem: str) -> None:
+        self.name = name
+        super().__init__(f"metric {shown(name)} {problem}")
+
+
+class ArtifactNameError(KitError):
+    """An artifact name that would leave the run's artifacts folder."""
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+        super().__init__(f"artifact name {shown(name)} must be a relative path inside the run, such as 'model.keras'")
+
+
+class SeedError(OptionError):
+    """A seed outside 0 to 2**32 - 1, what NumPy and PYTHONHASHSEED take."""
+
+    def __init__(self, seed: Any) -> None:
+        self.seed = seed
+        super().__init__("seed", f"seed must be an integer from 0 to 2**32 - 1, not {shown(seed)}: e.g. seed 42")
+
+
+class ModelError(KitError):
+    """A model file that cannot be loaded safely."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class ModelNotFound(ModelError):
+    """No model file at the path (a server answers 404)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            path,
+            f"no model file {shown_path(path)}: pass RUN/artifacts/NAME.keras or .skops (kit runs show RUN lists them)",
+        )
+
+
+class UntrustedModel(ModelError):
+    """A skops file needing types nobody vouched for."""
+
+    def __init__(self, path: Path, types: list[str]) -> None:
+        self.types = types
+        super().__init__(
+            path,
+            f"{shown_path(path)} needs types skops does not trust ({shown(', '.join(types), 120)}) and is not an "
+            "unchanged run artifact: check them, then pass trusted=[...]",
+        )

@@ -1,6 +1,6 @@
-"""Every name kit agrees on with itself and with the kernels it starts: files of a run record, variables.
+"""The names kit agrees on with the user's shell, with the image and with the kernels it starts.
 
-A run directory holds exactly the files named here; the kernel finds its run through ``KIT_RUN_DIR``.
+The files of a run record are named in :mod:`kit.record.layout`, the one place that defines them.
 """
 
 from __future__ import annotations
@@ -12,29 +12,14 @@ from pathlib import Path
 RUNS_DIR_ENV = "KIT_RUNS_DIR"
 DEFAULT_RUNS_DIR = "runs"
 
-#: Set by ``kit run`` in the kernel's environment: the run directory being written.
+#: Set by ``kit run`` in the kernel's environment: the run directory being written, and the run's id.
 RUN_DIR_ENV = "KIT_RUN_DIR"
 RUN_ID_ENV = "KIT_RUN_ID"
 
-NOTEBOOK = "notebook.ipynb"
-PARAMS = "params.json"
-METRICS = "metrics.json"
-ARTIFACTS = "artifacts"
-MANIFEST = "manifest.json"
-ENVIRONMENT = "environment.json"
-STATUS = "status.json"
-#: The kernel process's own stdout and stderr (TensorFlow's C++ logging, crashes); cell outputs are in the notebook.
-KERNEL_LOG = "kernel.log"
-#: What ``kit.seed_everything`` tells the run from inside the kernel; folded into environment.json.
-SEEDED = ".seeded.json"
+#: Set it (or pass ``kit run --threads``) to choose the thread count instead of the CPU quota.
+THREADS_ENV = "KIT_THREADS"
 
-#: A run being written is a hidden directory; it gets its id only when its record is complete.
-PARTIAL_PREFIX = "."
-PARTIAL_SUFFIX = ".partial"
-#: Where metrics and artifacts go when no ``kit run`` started the kernel (JupyterLab).
-SCRATCH = "scratch"
-
-#: The image's lock file, and the variables its build sets (see the Dockerfile).
+#: The image's lock file, and the prefix of the variables its build sets (see images/kit/Dockerfile).
 IMAGE_LOCK = Path("/etc/kit/requirements.lock")
 IMAGE_ENV_PREFIX = "KIT_IMAGE_"
 
@@ -42,3 +27,8 @@ IMAGE_ENV_PREFIX = "KIT_IMAGE_"
 def runs_dir(given: str | os.PathLike | None = None) -> Path:
     """The runs directory: the one given, else ``$KIT_RUNS_DIR``, else ``./runs``."""
     return Path(given or os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
+
+
+def kernel_variables(run_dir: Path, runs: Path, run_id: str) -> dict[str, str]:
+    """What ``kit run`` tells its kernel: the record being written, and where runs go (for ``kit.find_run``)."""
+    return {RUN_DIR_ENV: str(run_dir), RUNS_DIR_ENV: str(runs.resolve()), RUN_ID_ENV: run_id}

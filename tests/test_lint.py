@@ -5,10 +5,12 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.utils.paths import ROOT
 
 
-@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+@pytest.mark.parametrize(
+    "command", [pytest.param(["check"], id="lint"), pytest.param(["format", "--check"], id="format")]
+)
 def test_ruff(command):
     result = subprocess.run([sys.executable, "-m", "ruff", *command, str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

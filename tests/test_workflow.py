@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.utils.paths import ROOT
 
 CHECK = Path(sys.executable).with_name("check-jsonschema")
 WORKFLOW = ROOT / ".github/workflows/ci.yml"

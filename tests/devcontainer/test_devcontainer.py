@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from imagebuild import engine
-from tests.conftest import ROOT, missing
+from imagebuild import engine, images
+from tests.utils.ci import missing
+from tests.utils.paths import ROOT
 
 CLI = ROOT / "tools/devcontainer-cli/node_modules/.bin/devcontainer"
 
@@ -92,4 +93,5 @@ def test_the_gpu_configuration_reads_as_the_cuda_build_with_a_gpu_requirement(de
     configuration = last_json(result.stdout)["configuration"]
     assert configuration["build"]["args"] == {"TF_VARIANT": "cuda"}
     assert configuration["hostRequirements"]["gpu"] is True
-    assert Path(config.parent, configuration["build"]["dockerfile"]).resolve() == ROOT / "Dockerfile"
+    assert Path(config.parent, configuration["build"]["dockerfile"]).resolve() == images.get("kit").dockerfile
+    assert Path(config.parent, configuration["build"]["context"]).resolve() == ROOT

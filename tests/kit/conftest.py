@@ -3,32 +3,11 @@ real kernels, real run records in a temporary directory."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-import nbformat
 import pytest
 
-
-def write_notebook(path: Path, parameters: str | None, *cells: str) -> Path:
-    """A notebook file: an optional cell tagged 'parameters', then code cells."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    if parameters is not None:
-        notebook.cells.append(nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
-    notebook.cells += [nbformat.v4.new_code_cell(source) for source in cells]
-    nbformat.write(notebook, path)
-    return path
-
-
-def kit(*args: str, cwd: Path, **kwargs) -> subprocess.CompletedProcess:
-    """The `kit` command as a shell runs it: a real process, its exit code, stdout and stderr."""
-    return subprocess.run(["kit", *map(str, args)], cwd=cwd, capture_output=True, text=True, **kwargs)
-
-
-def read(path: Path):
-    return json.loads(path.read_text())
+from tests.utils.notebooks import write_notebook
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +15,7 @@ def runs_in_cwd(monkeypatch):
     """The image sets KIT_RUNS_DIR=~/work/runs; tests choose their runs directory, by default ./runs."""
     monkeypatch.delenv("KIT_RUNS_DIR", raising=False)
     monkeypatch.delenv("KIT_RUN_DIR", raising=False)
+    monkeypatch.delenv("KIT_THREADS", raising=False)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import numpy
 import pytest
 
 import kit
-from kit import artifacts
 from kit.errors import KitError
-from tests.kit.conftest import write_notebook
+from kit.record import manifest
+from tests.utils.notebooks import write_notebook
 
 
 @pytest.fixture
@@ -37,29 +37,40 @@ def test_outside_a_run_metrics_are_shown_and_go_to_the_scratch_run(scratch, caps
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: kit.log_metric("", 1), "non-empty string"),
-        (lambda: kit.log_metric("acc", "high"), "must be a number"),
-        (lambda: kit.log_metric("acc", True), "must be a number"),
-        (lambda: kit.artifact_path("../outside.txt"), "relative path inside the run"),
-        (lambda: kit.artifact_path("/etc/passwd"), "relative path inside the run"),
-        (lambda: kit.seed_everything(-1), "integer from 0"),
-        (lambda: kit.seed_everything(1.5), "integer from 0"),
-        (lambda: kit.load_model("nowhere.skops"), "no model file"),
-    ],
-    ids=[
-        "empty-metric-name",
-        "text-metric",
-        "bool-metric",
-        "artifact-escapes",
-        "artifact-absolute",
-        "negative-seed",
-        "float-seed",
-        "missing-model",
+        pytest.param(lambda: kit.log_metric("", 1), "needs a name of 1 to 200 characters", id="empty-metric-name"),
+        pytest.param(lambda: kit.log_metric(None, 1), "needs a name", id="metric-name-none"),
+        pytest.param(lambda: kit.log_metric("acc", "high"), "must be a number", id="text-metric"),
+        pytest.param(lambda: kit.log_metric("acc", True), "must be a number", id="bool-metric"),
+        pytest.param(lambda: kit.log_metric("acc", float("nan")), "is nan, not a finite number", id="nan-metric"),
+        pytest.param(lambda: kit.log_metric("acc", -float("inf")), "is -inf", id="inf-metric"),
+        pytest.param(lambda: kit.log_metric("acc", numpy.float32("nan")), "is nan", id="numpy-nan-metric"),
+        pytest.param(lambda: kit.log_metric("acc", 10**5000), "beyond 64 bits", id="huge-int-metric"),
+        pytest.param(lambda: kit.log_metric("acc", numpy.zeros(3)), "one number, not an array", id="array-metric"),
+        pytest.param(
+            lambda: kit.artifact_path("../outside.txt"), "relative path inside the run", id="artifact-escapes"
+        ),
+        pytest.param(lambda: kit.artifact_path("/etc/passwd"), "relative path inside the run", id="artifact-absolute"),
+        pytest.param(lambda: kit.artifact_path("."), "relative path inside the run", id="artifact-dot"),
+        pytest.param(lambda: kit.artifact_path("a\0b"), "relative path inside the run", id="artifact-nul"),
+        pytest.param(lambda: kit.seed_everything(-1), "integer from 0", id="negative-seed"),
+        pytest.param(lambda: kit.seed_everything(1.5), "integer from 0", id="float-seed"),
+        pytest.param(lambda: kit.seed_everything(2**40), "integer from 0", id="huge-seed"),
+        pytest.param(lambda: kit.load_model("nowhere.skops"), "no model file", id="missing-model"),
     ],
 )
 def test_api_mistakes_say_what_to_do(scratch, call, message):
-    with pytest.raises(KitError, match=message):
+    with pytest.raises(KitError, match=message) as raised:
         call()
+    assert len(str(raised.value)) < 300
+    assert not [path.name for path in scratch.parent.rglob(".*")]  # no temporary file left behind
+
+
+def test_a_damaged_metrics_file_is_named_not_overwritten(scratch):
+    scratch.mkdir(parents=True)
+    (scratch / "metrics.json").write_text("{ not json")
+    with pytest.raises(KitError, match="is damaged"):
+        kit.log_metric("accuracy", 0.5)
+    assert (scratch / "metrics.json").read_text() == "{ not json"
 
 
 def test_seed_everything_repeats_python_and_numpy_randomness(scratch):
@@ -120,7 +131,7 @@ def test_keras_models_get_a_content_hash_that_ignores_the_save_time(scratch):
     scratch.parent.mkdir(parents=True, exist_ok=True)
     for path in paths:
         subprocess.run(["python", "-c", code, str(path)], check=True, capture_output=True)
-    entries = [artifacts.describe(path) for path in paths]
+    entries = [manifest.describe(path) for path in paths]
     assert entries[0]["sha256"] != entries[1]["sha256"]
     assert entries[0]["content_sha256"] == entries[1]["content_sha256"]
     assert "save time" in entries[0]["content_note"]
@@ -137,7 +148,7 @@ def test_skops_content_hash_ignores_memory_addresses(tmp_path):
     for path in paths:
         subprocess.run(["python", "-c", code, str(path)], check=True, capture_output=True)
     assert zipfile.ZipFile(paths[0]).namelist() != zipfile.ZipFile(paths[1]).namelist()
-    assert artifacts.content_sha256(paths[0]) == artifacts.content_sha256(paths[1])
+    assert manifest.content_sha256(paths[0]) == manifest.content_sha256(paths[1])
 
 
 def test_environment_reads_metadata_without_importing_packages():

@@ -7,8 +7,8 @@ import json
 import pytest
 
 import kit
-from tests.kit.conftest import kit as kit_command
-from tests.kit.conftest import write_notebook
+from tests.utils.commands import kit as kit_command
+from tests.utils.notebooks import write_notebook
 
 PLOT = "# the code cell\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2]); plt.title('loss'); plt.show()"
 
@@ -59,3 +59,17 @@ def test_env_prints_a_summary_and_json(tmp_path):
     report = json.loads(kit_command("env", "--json", cwd=tmp_path).stdout)
     assert report["packages"].get("tensorflow-cpu") or report["packages"].get("tensorflow")
     assert report["cpu"]["usable"] >= 1
+
+
+def test_records_of_kit_0_1_still_read_and_verify(tmp_path, scoring_notebook):
+    """kit 0.1.0 kept the threads and hash seed in environment.json only, and could log NaN."""
+    run = kit.run(scoring_notebook, runs_dir=tmp_path / "runs", run_id="old")
+    status = json.loads((run.path / "status.json").read_text())
+    for key in ("threads", "hash_seed", "kernel"):
+        del status["invocation"][key]
+    del status["record_problems"]
+    (run.path / "status.json").write_text(json.dumps(status))
+    (run.path / "metrics.json").write_text('{"score": NaN}')
+    old = kit.find_run(run.path)
+    assert old.info.invocation.threads.intra_op == run.environment["threads"]["intra_op"]
+    assert kit.compare(old, kit.find_run(run.path)).changes["metrics"] == []  # NaN is NaN

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 import kit
-from tests.kit.conftest import kit as kit_command
-from tests.kit.conftest import write_notebook
+from tests.utils.commands import kit as kit_command
+from tests.utils.notebooks import write_notebook
 
 TRAIN = """\
 import kit
@@ -60,7 +60,7 @@ def test_verify_on_one_cpu_reproduces_a_run_made_on_all(trained):
         **first.environment["threads"],
         "source": "record",
     }
-    assert replay.status["invocation"]["verifies"] == first.id
+    assert replay.info.invocation.verifies == first.id
 
 
 def test_verify_reports_a_run_that_does_not_reproduce_with_exit_3(tmp_path):

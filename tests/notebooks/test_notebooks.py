@@ -127,7 +127,7 @@ def test_a_wrong_parameter_ends_with_one_clear_line(tmp_path, notebook, args, co
     assert error.startswith("error: ") and message in error
     if code == 1:  # the notebook checked it in one of its first cells, before any work
         run = kit.find_run(tmp_path / result.stdout.strip().splitlines()[-1])
-        assert run.status["failure"]["cell_index"] <= 4
+        assert run.info.failure.cell_index <= 4
 
 
 def test_bare_papermill_runs_them_as_they_are(tmp_path):

@@ -11,25 +11,31 @@ import uuid
 
 import pytest
 
-from tests.conftest import ROOT
+from imagebuild import images
+from tests.utils.paths import ROOT
 
 
 @pytest.fixture
 def project(tmp_path):
-    """A copy of what the build tooling reads: its code, the Dockerfile and the requirements, no wheelhouse."""
-    for name in ("imagebuild", "requirements"):
+    """A copy of what the build tooling reads, so that a test can break it: the tooling, every image's
+    Dockerfile and the requirements; no wheelhouse."""
+    for name in ("tools/imagebuild", "requirements"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "Dockerfile", tmp_path)
+    for image in images.IMAGES.values():
+        copy = tmp_path / image.dockerfile.relative_to(ROOT)
+        copy.parent.mkdir(parents=True)
+        shutil.copy(image.dockerfile, copy)
     return tmp_path
 
 
 def imagebuild(project, *args, **env):
+    """`PYTHONPATH=tools python3 -m imagebuild ARGS` in the copy, as the Makefile runs it."""
     return subprocess.run(
         [sys.executable, "-m", "imagebuild", *args],
         cwd=project,
         capture_output=True,
         text=True,
-        env=os.environ | env,
+        env=os.environ | {"PYTHONPATH": str(project / "tools")} | env,
         timeout=300,
     )
 
@@ -71,3 +77,9 @@ def test_failed_build_tags_nothing(project, docker_client):
 
 def test_unknown_variant(project):
     assert_one_line_error(imagebuild(project, "build", "--image", "x", "--variant", "rocm"), "unknown TF_VARIANT")
+
+
+def test_the_base_image_is_read_from_the_chosen_images_dockerfile(project):
+    dockerfile = project / "images/kit/Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("ARG BASE_IMAGE=", "ARG BASE=", 1))
+    assert_one_line_error(imagebuild(project, "base", "--name", "kit"), "images/kit/Dockerfile has no `ARG BASE_IMAGE")

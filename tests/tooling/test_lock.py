@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from imagebuild import lock
-from tests.conftest import ROOT
+from tests.utils.paths import ROOT
 
 
 @pytest.mark.parametrize("variant", ["cpu", "cuda"])

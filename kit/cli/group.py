@@ -1,0 +1,52 @@
+"""The ``kit`` command group, and :func:`main`: the one place that exits.
+
+``main`` maps every known failure to one ``error: ...`` line and its exit code (:class:`kit.exits.ExitCode`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kit import __version__
+from kit.errors import KitError
+from kit.exits import ExitCode
+
+#: An error line is read, not scrolled: longer messages are cut (a huge value is never echoed in full).
+MAX_LINE = 280
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kit")
+def cli() -> None:
+    """Reproducible notebook runs: validated parameters, complete run records, re-verification.
+
+    \b
+    Exit codes: 0 success, 1 the notebook failed (its run is recorded),
+    2 a usage mistake (nothing was run), 3 a verified run did not reproduce,
+    130 interrupted (the partial run is recorded).
+    """  # noqa: D301 - click keeps a paragraph after a backspace line as written
+
+
+def _fail(message: str, code: int) -> None:
+    line = " ".join(message.split())
+    if len(line) > MAX_LINE:
+        line = line[: MAX_LINE - 1] + "…"
+    click.echo(f"error: {line}", err=True)
+    sys.exit(code)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="kit", standalone_mode=False)
+    except KitError as error:
+        _fail(str(error), error.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    except click.ClickException as error:  # click's own usage errors, in the same one-line form
+        command = error.ctx.command_path if getattr(error, "ctx", None) else "kit"
+        _fail(f"{error.format_message()} (see `{command} --help`)", ExitCode.USAGE)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    sys.exit(ExitCode.SUCCESS)

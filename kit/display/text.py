@@ -1,0 +1,90 @@
+"""Plain data as text for the terminal: the run table, one run, a comparison, the environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kit.display.summary import RunSummary
+from kit.record import Damaged, Run
+from kit.record.comparison import SECTIONS, Comparison, flatten
+
+WIDE = 48
+
+
+def short(value: Any, width: int = 200) -> str:
+    """A value as one short line: floats to 6 significant digits, the rest as JSON, cut to ``width``."""
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value)
+        except (ValueError, TypeError, RecursionError):
+            text = repr(value)
+    text = " ".join(text.split()) if "\n" in text else text
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _pairs(values: dict, width: int = WIDE) -> str:
+    return short(" ".join(f"{name}={short(item, width)}" for name, item in values.items()), width)
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
+def _row(entry: Run | Damaged) -> tuple[str, ...]:
+    if isinstance(entry, Damaged):
+        return (entry.id, "", "damaged", "", "", f"{entry.error.file} {entry.error.problem}", "")
+    info = entry.info
+    seconds = f"{info.duration_s:.1f}" if info.duration_s is not None else ""
+    started = info.started[:19].replace("T", " ")
+    return (entry.id, short(info.notebook, WIDE), info.status.value, started, seconds, _pairs(entry.params),
+            _pairs(entry.metrics))  # fmt: skip
+
+
+def runs_table(entries: list[Run | Damaged]) -> str:
+    rows = [("id", "notebook", "status", "started", "seconds", "params", "metrics")]
+    return table(rows + [_row(entry) for entry in entries])
+
+
+def show(summary: RunSummary) -> str:
+    lines = [f"run        {summary.id}  ({summary.path})"]
+    for label, item in (("notebook", summary.notebook), ("status", summary.status), ("started", summary.started),
+                        ("ended", summary.ended), ("duration_s", summary.duration_s)):  # fmt: skip
+        lines.append(f"{label:<10} {short(item)}")
+    if summary.failure:
+        lines.append(f"failure    {summary.failure.describe()}")
+    lines += [f"problem    {short(problem)}" for problem in summary.record_problems]
+    lines.append(f"threads    {summary.threads}; {summary.seeding}")
+    lines.append(f"git        {summary.git}")
+    for title, values in (("params", summary.params), ("metrics", summary.metrics)):
+        lines.append(f"{title}:")
+        lines += [f"  {name} = {short(item)}" for name, item in values.items()] or ["  (none)"]
+    lines.append("artifacts:")
+    lines += [f"  {a.name}  {a.size} bytes  sha256 {a.sha256[:16]}" for a in summary.artifacts] or ["  (none)"]
+    return "\n".join(lines)
+
+
+def comparison(result: Comparison) -> str:
+    lines = [f"a: {result.a.id}", f"b: {result.b.id}"]
+    for section in SECTIONS:
+        if section not in result.changes:
+            continue
+        changes = result.changes[section]
+        lines.append(f"{section}: {'same' if not changes else f'{len(changes)} differ'}")
+        lines += [f"  {key}: {short(a, WIDE)} -> {short(b, WIDE)}" for key, a, b in changes]
+    return "\n".join(lines)
+
+
+def environment(env: dict) -> str:
+    flat = flatten({key: item for key, item in env.items() if key != "packages"})
+    lines = [f"{key:<24} {short(item)}" for key, item in flat.items()]
+    packages = env.get("packages", {})
+    lines.append(f"{'packages':<24} {len(packages)} installed (kit env --json lists them)")
+    return "\n".join(lines)

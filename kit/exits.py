@@ -1,0 +1,17 @@
+"""Exit codes of the ``kit`` command, named in one place (the README lists them too)."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What ``kit`` exits with."""
+
+    SUCCESS = 0
+    #: The notebook failed (or its record could not be completed): the run is recorded, status.json says why.
+    RUN_FAILED = 1
+    #: A user mistake (a missing notebook, an unknown parameter, a damaged record): nothing was run or written.
+    USAGE = 2
+    #: ``kit verify``: the re-execution gave different metrics or artifacts.
+    NOT_REPRODUCED = 3
+    #: Interrupted with Ctrl-C; a run in progress is recorded as interrupted.
+    INTERRUPTED = 130

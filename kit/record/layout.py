@@ -1,0 +1,80 @@
+"""The layout of a run record on disk, defined here only: every reader and writer of a record goes through it.
+
+::
+
+    runs/                       the runs directory (--runs-dir, $KIT_RUNS_DIR, ./runs)
+      .ID.partial/              a run being written: hidden, renamed to ID once its record is complete
+      ID/                       a finished run (succeeded, failed or interrupted)
+        notebook.ipynb          the executed notebook
+        params.json             every parameter's value
+        metrics.json            what the notebook logged with kit.log_metric
+        artifacts/              files saved with kit.artifact_path or kit.save_model
+        manifest.json           size and sha256 of every artifact
+        environment.json        what the run ran on
+        status.json             the run's status, invocation and failure (kit.record.schema.RunInfo)
+        kernel.log              the kernel process's own output
+      scratch/                  metrics and artifacts logged outside kit run (JupyterLab)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTEBOOK = "notebook.ipynb"
+PARAMS = "params.json"
+METRICS = "metrics.json"
+ARTIFACTS = "artifacts"
+MANIFEST = "manifest.json"
+ENVIRONMENT = "environment.json"
+STATUS = "status.json"
+KERNEL_LOG = "kernel.log"
+#: What ``kit.seed_everything`` tells the run from inside the kernel; folded into environment.json at the end.
+SEEDED = ".seeded.json"
+
+#: Every entry of a finished run's directory.
+RECORD = (NOTEBOOK, PARAMS, METRICS, ARTIFACTS, MANIFEST, ENVIRONMENT, STATUS, KERNEL_LOG)
+
+#: A run being written is a hidden directory; it gets its id only when its record is complete.
+PARTIAL_PREFIX = "."
+PARTIAL_SUFFIX = ".partial"
+#: Where metrics and artifacts go when no ``kit run`` started the kernel (JupyterLab); not a run.
+SCRATCH = "scratch"
+#: The longest run id: its hidden ``.ID.partial`` name must fit a file name (255 bytes) too.
+MAX_RUN_ID = 128
+
+
+def partial_name(run_id: str) -> str:
+    return f"{PARTIAL_PREFIX}{run_id}{PARTIAL_SUFFIX}"
+
+
+def is_listed(path: Path) -> bool:
+    """Whether an entry of the runs directory is a run to list: not hidden (partial), not the scratch run."""
+    return not path.name.startswith(PARTIAL_PREFIX) and path.name != SCRATCH
+
+
+class _File:
+    """A path of the record, declared once: ``RunLayout(root).params`` is ``root / "params.json"``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layout: RunLayout, owner: type) -> Path:
+        return layout.root / self.name
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The paths of one run record's files."""
+
+    root: Path
+
+    notebook = _File(NOTEBOOK)
+    params = _File(PARAMS)
+    metrics = _File(METRICS)
+    artifacts = _File(ARTIFACTS)
+    manifest = _File(MANIFEST)
+    environment = _File(ENVIRONMENT)
+    status = _File(STATUS)
+    kernel_log = _File(KERNEL_LOG)
+    seeded = _File(SEEDED)

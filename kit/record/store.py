@@ -1,0 +1,105 @@
+"""Writing records into the runs directory: checking it, reserving an id, publishing the finished record.
+
+A record is written in a hidden ``.ID.partial`` directory, whose creation reserves the id (``mkdir`` is
+atomic), and renamed to ``ID`` when complete: a crash never leaves a record that looks complete, and records
+written at the same time, by threads, processes or machines sharing a volume, each keep their own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kit.errors import RunIdError, RunIdTaken, RunsDirError
+from kit.record import layout
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: Generated ids carry 32 random bits; a collision is retried with fresh ones.
+_ATTEMPTS = 8
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it can name a run directory; RunIdError saying what is allowed otherwise."""
+    if not isinstance(run_id, str) or not run_id:
+        raise RunIdError(str(run_id), "is empty: pass a name such as --run-id baseline, or leave it out")
+    if len(run_id) > layout.MAX_RUN_ID:
+        raise RunIdError(run_id, f"is {len(run_id)} characters long: use at most {layout.MAX_RUN_ID}")
+    if not _RUN_ID.fullmatch(run_id) or run_id == layout.SCRATCH:
+        raise RunIdError(run_id, "is not allowed: use letters, digits, '.', '_' and '-' (not 'scratch')")
+    return run_id
+
+
+def new_run_id(stem: str) -> str:
+    """A sortable id that does not collide: ``20261122-101530-train_tabular-3f9a0c12``."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:40] or "run"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-{secrets.token_hex(4)}"
+
+
+def check_runs_dir(runs: Path) -> Path:
+    """``runs`` if a run can be written there (it, or its nearest existing parent, is a writable directory)."""
+    existing = runs
+    try:
+        while not existing.exists():
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        if not existing.is_dir():
+            problem = "is a file, not a directory" if existing == runs else f"cannot be made: {existing} is a file"
+            raise RunsDirError(runs, problem)
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte
+        raise RunsDirError(runs, f"cannot be used ({getattr(error, 'strerror', None) or error})") from None
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "is" if existing == runs else f"cannot be made: {existing} is"
+        raise RunsDirError(runs, f"{where} not writable")
+    return runs
+
+
+@dataclass
+class Reservation:
+    """A record being written: its hidden directory, the name it gets when complete, and when it started."""
+
+    path: Path
+    final: Path
+    started: float = field(default_factory=time.time)
+
+    @property
+    def run_id(self) -> str:
+        return self.final.name
+
+    def publish(self) -> Path:
+        """Give the complete record its id, in one rename."""
+        try:
+            os.rename(self.path, self.final)
+        except OSError as error:
+            raise RunsDirError(
+                self.final.parent, f"did not take the finished record ({error.strerror}); it is kept in {self.path}"
+            ) from None
+        return self.final
+
+
+def reserve(runs: Path, run_id: str | None, stem: str) -> Reservation:
+    """Reserve ``run_id`` (or a new id made from ``stem``) in ``runs``; RunIdTaken when a given id is taken."""
+    check_runs_dir(runs)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunsDirError(runs, f"cannot be made ({error.strerror})") from None
+    for _ in range(_ATTEMPTS):
+        candidate = check_run_id(run_id) if run_id is not None else new_run_id(stem)
+        partial, final = runs / layout.partial_name(candidate), runs / candidate
+        try:
+            if final.exists():
+                raise FileExistsError(final)
+            partial.mkdir()
+        except FileExistsError:
+            if run_id is not None:
+                raise RunIdTaken(run_id, runs) from None
+            continue
+        except OSError as error:
+            raise RunsDirError(runs, f"cannot be written ({error.strerror})") from None
+        return Reservation(partial.resolve(), final)
+    raise RunsDirError(runs, f"gave no free run id in {_ATTEMPTS} attempts")
