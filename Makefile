@@ -18,12 +18,15 @@ export DEBIAN_MIRROR BUILD_FLAGS
 # `make lab` and `make test` are about (tools/imagebuild/images.py lists them all).
 BUILD := PYTHONPATH=tools $(PYTHON) -m imagebuild
 IMAGE_NAME := kit
+# `make model-image`: the run whose model the image serves, and the image's tag.
+RUN ?=
+MODEL_IMAGE ?= model:latest
 # Tests that run inside the image (kit and the notebooks need its kernels); the others run from the host.
-IMAGE_TESTS := tests/kit tests/notebooks
+IMAGE_TESTS := tests/kit tests/notebooks tests/serving
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
 TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 
-.PHONY: help lab build base wheelhouse lock check-lock venv devcontainer-cli lint test bench clean
+.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli lint test bench clean
 
 help: ## list the targets (the default goal)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +36,10 @@ lab: build ## build the image, then serve JupyterLab on port $(PORT) with this f
 
 build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs
 	$(BUILD) build --name $(IMAGE_NAME) --image $(IMAGE) --variant $(TF_VARIANT)
+
+model-image: ## build the model image of a run: make model-image RUN=runs/ID MODEL_IMAGE=name:tag
+	@[ -n "$(RUN)" ] || { echo "error: pass RUN=runs/ID, the run whose model to serve (kit runs lists them)" >&2; exit 2; }
+	$(BUILD) model --run "$(RUN)" --image $(MODEL_IMAGE)
 
 base: ## make sure the base image is here: pull it, else make it from Debian packages with debootstrap
 	$(BUILD) base --name $(IMAGE_NAME)

@@ -60,6 +60,14 @@ class NotebookNotFound(NotebookError):
         super().__init__(path, "no such notebook", "check the path (kit params NOTEBOOK lists its parameters)")
 
 
+class NotebookChanged(NotebookError):
+    """A sweep's notebook is not the file the sweep prepared (changed since, or another on this machine)."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        fix = "start a new sweep, or give every machine the same files (a shared volume)"
+        super().__init__(path, problem, fix)
+
+
 class InvalidNotebook(NotebookError):
     """Not JSON, not a notebook, or a notebook kit cannot parameterize (two parameters cells, say)."""
 
@@ -236,6 +244,90 @@ class NotReproduced(KitError):
         super().__init__(f"run {run_id} did not reproduce: see the differences above")
 
 
+# Sweeps
+
+
+def _point(index: int, parameters: dict[str, Any]) -> str:
+    """``point 7 (seed=7, model='forest')``, short whatever the values."""
+    values = ", ".join(f"{name}={shown(value, 24)}" for name, value in parameters.items())
+    return f"point {index} ({shown_path(values, 80)})" if values else f"point {index}"
+
+
+class GridError(KitError):
+    """A grid (``-p NAME V1,V2``, a grid file, the options of a sweep) that cannot give points to run."""
+
+
+class PointError(KitError):
+    """One point of a sweep cannot run (a value of the wrong type, say): nothing of the sweep ran."""
+
+    def __init__(self, index: int, parameters: dict[str, Any], error: KitError) -> None:
+        self.index, self.parameters, self.error = index, parameters, error
+        super().__init__(f"{_point(index, parameters)}: {error}")
+
+
+class SweepNotFound(KitError):
+    """No sweep by that id or path."""
+
+    def __init__(self, ref: Any, runs_dir: Path) -> None:
+        self.ref, self.runs_dir = ref, runs_dir
+        super().__init__(
+            f"no sweep {shown(str(ref))} in {shown_path(runs_dir / 'sweeps')}: pass its id, its folder or its "
+            "sweep.json (ls RUNS/sweeps lists them)"
+        )
+
+
+class DamagedSweep(KitError):
+    """A sweep record that cannot be read; nothing was changed."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"sweep record {shown_path(path)} {problem}: restore it from a backup")
+
+
+class SweepBusy(KitError):
+    """Another kit process is running this sweep."""
+
+    def __init__(self, sweep_id: str) -> None:
+        self.sweep_id = sweep_id
+        super().__init__(f"sweep {sweep_id} is running in another kit process: wait for it, or stop it with Ctrl-C")
+
+
+class SweepNotResumable(KitError):
+    """A sweep that cannot be resumed as it is (its notebook changed, it was made for Kubernetes)."""
+
+    def __init__(self, sweep_id: str, problem: str, fix: str) -> None:
+        self.sweep_id, self.problem = sweep_id, problem
+        super().__init__(f"sweep {sweep_id} cannot be resumed: {problem}: {fix}")
+
+
+class SweepFailed(KitError):
+    """Points of a sweep failed (each is recorded); the others ran to their end."""
+
+    exit_code = ExitCode.RUN_FAILED
+
+    def __init__(self, sweep_id: str, failed: list[tuple[int, dict[str, Any]]], total: int) -> None:
+        self.sweep_id, self.failed = sweep_id, [index for index, _ in failed]
+        named = ", ".join(_point(index, parameters) for index, parameters in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        super().__init__(
+            f"{len(failed)} of {total} points failed: {named}{more}; `kit sweep show {sweep_id}` shows why, "
+            f"`kit sweep --resume {sweep_id}` runs them again"
+        )
+
+
+class SweepInterrupted(KitError):
+    """Ctrl-C during a sweep: finished points keep their records, running ones are recorded as interrupted."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, sweep_id: str, finished: int, total: int) -> None:
+        self.sweep_id = sweep_id
+        super().__init__(
+            f"interrupted: {finished} of {total} points finished and are recorded; "
+            f"`kit sweep --resume {sweep_id}` runs the others"
+        )
+
+
 # What a notebook calls
 
 
@@ -278,6 +370,30 @@ class ModelNotFound(ModelError):
         super().__init__(
             path,
             f"no model file {shown_path(path)}: pass RUN/artifacts/NAME.keras or .skops (kit runs show RUN lists them)",
+        )
+
+
+class ServeError(KitError):
+    """The server cannot start as asked (a port in use, a bad option)."""
+
+
+class PredictError(KitError):
+    """A file ``kit predict`` cannot read or write: nothing was written."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        super().__init__(f"{shown_path(path)} {problem}")
+
+
+class TamperedModel(ModelError):
+    """A model whose bytes are not those its run recorded: it is never loaded."""
+
+    def __init__(self, path: Path, recorded: str, actual: str) -> None:
+        self.recorded, self.actual = recorded, actual
+        super().__init__(
+            path,
+            f"{shown_path(path)} was changed after its run (sha256 {actual[:12]}…, the manifest says "
+            f"{recorded[:12]}…): it is not loaded; restore it, or train a new run",
         )
 
 

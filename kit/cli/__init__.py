@@ -1,10 +1,11 @@
 """The ``kit`` command: a thin layer over the kit Python API, one module per command group.
 
 :mod:`.group` holds the group and ``main``; :mod:`.run` runs notebooks (``params``, ``run``, ``verify``);
-:mod:`.runs` reads records (``runs``, ``runs show``, ``runs diff``, ``report``, ``env``).
+:mod:`.runs` reads records (``runs``, ``runs show``, ``runs diff``, ``report``, ``env``); :mod:`.serve` uses a
+run's model (``serve``, ``predict``, ``deploy``).
 """
 
-from kit.cli import run, runs  # noqa: F401 - importing them adds their commands to the group
+from kit.cli import run, runs, serve  # noqa: F401 - importing them adds their commands to the group
 from kit.cli.group import cli, main
 
 __all__ = ["cli", "main"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kit.errors import ModelError, ModelNotFound, UntrustedModel
 from kit.record import layout
-from kit.record.jsonfile import read_json
+from kit.record.jsonfile import read_json, write_json
 from kit.record.manifest import sha256
 from kit.record.schema import check_manifest
 from kit.tracking.current import artifact_path
@@ -19,13 +19,19 @@ from kit.tracking.current import artifact_path
 SUFFIXES = (".keras", ".skops")
 
 
-def _is_keras(model) -> bool:
+def is_keras(model) -> bool:
     return any(cls.__module__.split(".")[0] in ("keras", "tf_keras") for cls in type(model).__mro__)
 
 
 def save_model(model, name: str = "model") -> Path:
-    """Save ``model`` as the artifact ``name.keras`` (Keras) or ``name.skops`` (scikit-learn); return its path."""
-    suffix = ".keras" if _is_keras(model) else ".skops"
+    """Save ``model`` as the artifact ``name.keras`` (Keras) or ``name.skops`` (scikit-learn); return its path.
+
+    Its input signature (the features it was trained on, or its input shape) goes beside it as
+    ``name.signature.json``, which ``kit serve`` and ``kit predict`` enforce.
+    """
+    from kit.serving import signature
+
+    suffix = ".keras" if is_keras(model) else ".skops"
     path = artifact_path(name if name.endswith(suffix) else name + suffix)
     if suffix == ".keras":
         model.save(path)
@@ -33,6 +39,10 @@ def save_model(model, name: str = "model") -> Path:
         import skops.io
 
         skops.io.dump(model, path)
+    try:
+        write_json(path.with_name(path.stem + signature.SUFFIX), signature.of_model(model).to_dict())
+    except ValueError:
+        pass  # a model that is not fitted has no signature: it can still be loaded, not served
     return path
 
 

@@ -44,11 +44,15 @@ def build(
     mirror: str = base.DEFAULT_MIRROR,
     index_url: str = lock.PYPI,
     log=print,
+    args: dict[str, str] | None = None,
 ) -> None:
-    """Build the image ``name`` from the lock ``variant`` (its first by default) and tag it ``tag``."""
+    """Build the image ``name`` from the lock ``variant`` (its first by default) and tag it ``tag``.
+
+    ``args`` are further build arguments of this build (the run a model image holds, say).
+    """
     image = images.get(name)
     variant = variant or image.variants[0]
-    args = image.build_args(variant)
+    args = image.build_args(variant) | (args or {})
     log(f"engine: Docker {engine.require_engine()}")
     lock.check(variant)
     base_image = base.default_image(image.dockerfile)

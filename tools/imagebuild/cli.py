@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from imagebuild import base, build, images, lock, wheelhouse
+from imagebuild import base, build, images, lock, model, wheelhouse
 from imagebuild.errors import BuildError
 
 EXIT_USAGE = 2
@@ -33,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     image.add_argument("--variant", help="the lock to build it from (default: the image's first)")
     image.add_argument("--mirror", default=mirror)
     image.add_argument("--index-url", default=lock.PYPI, help="where missing wheels are downloaded from")
+    model_cmd = commands.add_parser("model", help="build the model image of a kit run (its model and record inside)")
+    model_cmd.add_argument("--run", required=True, help="the run's directory, e.g. runs/ID")
+    model_cmd.add_argument("--image", required=True, help="the tag to give it, e.g. diagnosis:1")
+    model_cmd.add_argument("--mirror", default=mirror)
+    model_cmd.add_argument("--index-url", default=lock.PYPI, help="where missing wheels are downloaded from")
     return parser
 
 
@@ -51,6 +57,9 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "build":
         build.build(args.image, args.variant, args.name, args.mirror, args.index_url)
         print(f"built {args.image}")
+    elif args.command == "model":
+        variant = model.build_model_image(Path(args.run), args.image, mirror=args.mirror, index_url=args.index_url)
+        print(f"built {args.image} ({variant}): docker run -p 8080:8080 {args.image}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,6 +42,10 @@ IMAGES = {
     for image in [
         # JupyterLab, scikit-learn, TensorFlow, papermill and kit; `make build`, `make lab`, `make test`.
         Image("kit", paths.IMAGES / "kit/Dockerfile", variants=("cpu", "cuda"), variant_arg="TF_VARIANT"),
+        # One run's model behind `kit serve`; `make model-image RUN=...` (model.py stages the run's record).
+        Image(
+            "model", paths.IMAGES / "model/Dockerfile", variants=("serve", "serve-keras"), variant_arg="SERVE_VARIANT"
+        ),
     ]
 }
 DEFAULT = "kit"

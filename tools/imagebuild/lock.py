@@ -28,6 +28,9 @@ PYPI = "https://pypi.org/simple"
 PLATFORMS = {
     "cpu": ("x86_64-manylinux_2_36", "aarch64-manylinux_2_36"),
     "cuda": ("x86_64-manylinux_2_36",),
+    # The model images (images/model): a scikit-learn run's, and a Keras run's.
+    "serve": ("x86_64-manylinux_2_36", "aarch64-manylinux_2_36"),
+    "serve-keras": ("x86_64-manylinux_2_36", "aarch64-manylinux_2_36"),
 }
 #: variant whose pins the others must share, passed to uv as constraints.
 REFERENCE = "cpu"

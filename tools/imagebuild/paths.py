@@ -8,3 +8,5 @@ IMAGES = ROOT / "images"
 REQUIREMENTS = ROOT / "requirements"
 WHEELHOUSE = ROOT / "wheelhouse"
 ENVIRONMENT_YML = ROOT / "environment.yml"
+#: Where a run's record is staged for a model image's build (inside the build context, ignored by git).
+MODEL_RUNS = ROOT / ".model-runs"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 
@@ -54,6 +55,24 @@ def _wheel_key(filename: str) -> tuple[str, str]:
     return lock.normalize(name), version
 
 
+def _seed(target: Path, root: Path, wanted: set[tuple[str, str]], arch: str) -> set[tuple[str, str]]:
+    """Link into ``target`` the wanted wheels another complete wheelhouse of this machine holds; those now present.
+
+    The model images' locks share their pins with the kit image's: TensorFlow is not downloaded a second time.
+    """
+    for other in root.glob(f"*/{STAMP}"):
+        if other.parent == target or not other.read_text().startswith(f"{arch} "):
+            continue
+        for wheel in other.parent.glob("*.whl"):
+            if _wheel_key(wheel.name) in wanted and not (target / wheel.name).exists():
+                try:
+                    os.link(wheel, target / wheel.name)
+                except OSError:
+                    shutil.copy2(wheel, target / wheel.name)
+    present = {_wheel_key(wheel.name) for wheel in target.glob("*.whl")}
+    return present & wanted
+
+
 def download(
     variant: str,
     root: Path = paths.WHEELHOUSE,
@@ -70,6 +89,12 @@ def download(
         raise BuildError(f"the {variant} lock has no wheels for {arch}: build the cpu variant (TF_VARIANT=cpu)")
     target.mkdir(parents=True, exist_ok=True)
     (target / STAMP).unlink(missing_ok=True)
+    pins = lock.read(variant, requirements).values()
+    wanted = {(lock.normalize(p.name), p.version) for p in pins}
+    here = {(lock.normalize(p.name), p.version) for p in pins if not p.marker or f"'{arch}'" in p.marker}
+    if _seed(target, root, wanted, arch) >= here:  # every wheel this machine needs was here for another lock
+        (target / STAMP).write_text(_stamp_text(variant, requirements))
+        return target
     command = [
         sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
         "--only-binary=:all:", "--require-hashes", "--index-url", index_url, "--python-version", lock.PYTHON_VERSION,
@@ -87,7 +112,6 @@ def download(
         failure=f"cannot download the locked wheels from {index_url}",
         env=env,
     )
-    wanted = {(lock.normalize(p.name), p.version) for p in lock.read(variant, requirements).values()}
     for wheel in target.glob("*.whl"):
         if _wheel_key(wheel.name) not in wanted:  # left from an older lock
             wheel.unlink()

@@ -1,0 +1,176 @@
+"""The Open Inference Protocol (KServe V2) for one model: requests checked against its signature, responses built.
+
+An inference request names its inputs (``{"name", "datatype", "shape", "data"}``); a tabular model takes one
+input per feature, each of shape [N] (the training feature names, any order), or one input of shape [N, features]
+with the features in training order; a tensor model takes one input of its shape ([N, 8, 8, 1] or [N, 8, 8] for the
+digits). ``data`` is flat in row-major order, or nested. Every mistake is a :class:`RequestError` with a 4xx status
+and a message that says what was expected; nothing a client sends makes a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from kit.serving.signature import Signature
+
+#: Datatypes a numeric input may come in (converted to the model's).
+NUMERIC = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64"}
+#: The most rows one request may hold (the body-size limit usually comes first).
+MAX_ROWS = 1_000_000
+
+
+class RequestError(Exception):
+    """A request the model cannot answer: ``status`` (4xx) and a message that says what was expected."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+        super().__init__(message)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse(body: bytes) -> dict:
+    """The request's JSON object; 400 when the body is not one."""
+    try:
+        request = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RequestError(
+            400, 'the body is not JSON: send {"inputs": [{"name", "datatype", "shape", "data"}]}'
+        ) from None
+    except (RecursionError, ValueError):
+        raise RequestError(400, "the body is nested too deeply or holds a number too large to read") from None
+    if not isinstance(request, dict) or not isinstance(request.get("inputs"), list) or not request["inputs"]:
+        raise RequestError(400, 'the request needs "inputs": a list of {"name", "datatype", "shape", "data"}')
+    return request
+
+
+def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
+    if not isinstance(item, dict):
+        raise RequestError(400, f"each input must be an object with name, datatype, shape and data; got {_short(item)}")
+    name, datatype, shape, data = (item.get(key) for key in ("name", "datatype", "shape", "data"))
+    if not isinstance(name, str):
+        raise RequestError(400, f"an input has no name: name it (expected {expected})")
+    if not isinstance(shape, list) or not all(isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                                              for size in shape):  # fmt: skip
+        raise RequestError(400, f"input {_short(name)} needs a shape: a list of sizes, such as [1]")
+    if datatype not in NUMERIC:
+        raise RequestError(422, f"input {_short(name)} has datatype {_short(datatype)}: the model takes numbers (FP64)")
+    if data is None:
+        raise RequestError(400, f"input {_short(name)} has no data")
+    return name, datatype, shape, data
+
+
+def _array(name: str, data: Any, shape: list[int], allow_nan: bool):
+    """``data`` as a float64 array of ``shape``; 422 when it is not numbers of that count."""
+    import numpy
+
+    count = math.prod(shape)
+    if count > MAX_ROWS * 1000:
+        raise RequestError(413, f"input {_short(name)} is too large: send at most {MAX_ROWS:,} rows per request")
+    try:
+        array = numpy.asarray(data, dtype=numpy.float64)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise RequestError(422, f"input {_short(name)} holds something that is not a number: send numbers") from None
+    if array.size != count:
+        raise RequestError(422, f"input {_short(name)} has {array.size} values for shape {shape}: send {count}")
+    array = array.reshape(shape)
+    if not _finite(array, allow_nan):
+        which = "an infinity" if allow_nan else "NaN or an infinity"
+        raise RequestError(422, f"input {_short(name)} holds {which}, which this model cannot take")
+    return array
+
+
+def _finite(array, allow_nan: bool) -> bool:
+    import numpy
+
+    return bool(numpy.isfinite(array).all()) or (allow_nan and not numpy.isinf(array).any())
+
+
+def _tabular(inputs: list, signature: Signature):
+    import numpy
+
+    features = signature.features
+    expected = (
+        f"one input per feature ({', '.join(features[:3])}, …; {len(features)} in all), "
+        f"or one input of shape [N, {len(features)}]"
+    )
+    tensors = [_tensor(item, expected) for item in inputs]
+    if len(tensors) == 1 and tensors[0][0] not in features:  # one matrix, its columns in training order
+        name, _, shape, data = tensors[0]
+        if len(shape) != 2 or shape[1] != len(features):
+            raise RequestError(422, f"input {_short(name)} has shape {shape}: the model takes {expected}")
+        return _array(name, data, shape, signature.allow_nan)
+    names = [name for name, *_ in tensors]
+    unknown = [name for name in names if name not in features]
+    missing = [name for name in features if name not in names]
+    if unknown or missing or len(set(names)) != len(names):
+        said = (
+            f"unknown {_short(unknown[:3])}" if unknown else f"missing {_short(missing[:3])}" if missing else "repeated"
+        )
+        raise RequestError(422, f"the inputs must be the model's features, each once ({said}): send {expected}")
+    shapes = [shape for _, _, shape, _ in tensors]
+    if (
+        len({tuple(shape) for shape in shapes}) != 1
+        or not shapes[0]
+        or shapes[0] not in ([shapes[0][0]], [shapes[0][0], 1])
+    ):
+        raise RequestError(422, "every feature's input must have the same shape, [N] (or [N, 1])")
+    columns = {name: _array(name, data, shape, signature.allow_nan).reshape(-1) for name, _, shape, data in tensors}
+    return numpy.column_stack([columns[name] for name in features])
+
+
+def _tensor_input(inputs: list, signature: Signature):
+    (expected,) = signature.inputs
+    per_row = list(expected.shape[1:])
+    wanted = f"one input {expected.name!r} of shape [N, {', '.join(map(str, per_row))}]"
+    if len(inputs) != 1:
+        raise RequestError(422, f"the model takes {wanted}; got {len(inputs)} inputs")
+    name, _, shape, data = _tensor(inputs[0], wanted)
+    trailing = shape[1:]
+    if len(shape) < 2 or (trailing != per_row and not (per_row[-1:] == [1] and trailing == per_row[:-1])):
+        raise RequestError(422, f"input {_short(name)} has shape {shape}: the model takes {wanted}")
+    return _array(name, data, shape, signature.allow_nan).reshape([shape[0], *per_row])
+
+
+def inputs(request: dict, signature: Signature):
+    """The request's rows as one array the model takes; RequestError saying what was expected."""
+    if signature.kind == "tabular":
+        array = _tabular(request["inputs"], signature)
+    else:
+        array = _tensor_input(request["inputs"], signature)
+    if array.shape[0] == 0:
+        raise RequestError(422, "the request has no rows: send at least one")
+    return array
+
+
+def requested(request: dict, signature: Signature) -> list[str]:
+    """The outputs the request asks for (all by default); 400 for one the model does not give."""
+    names = [tensor.name for tensor in signature.outputs]
+    asked = request.get("outputs")
+    if asked is None:
+        return names
+    if not isinstance(asked, list) or not all(isinstance(item, dict) and item.get("name") in names for item in asked):
+        raise RequestError(400, f'outputs may name {", ".join(names)}: e.g. "outputs": [{{"name": "{names[0]}"}}]')
+    return [item["name"] for item in asked]
+
+
+def _datatype(array) -> str:
+    kind = array.dtype.kind
+    return {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64"}.get(kind, "BYTES")
+
+
+def response(model_name: str, version: str, request: dict, outputs: dict[str, Any]) -> dict:
+    """The inference response: each output with its datatype, shape and flat data."""
+    tensors = []
+    for name, array in outputs.items():
+        data = array.ravel().tolist() if array.dtype.kind != "O" else [str(item) for item in array.ravel()]
+        tensors.append({"name": name, "datatype": _datatype(array), "shape": list(array.shape), "data": data})
+    answer = {"model_name": model_name, "model_version": version, "outputs": tensors}
+    if isinstance(request.get("id"), str):
+        answer["id"] = request["id"]
+    return answer

@@ -1,0 +1,149 @@
+"""A model's input signature: what it takes and gives, recorded when it is saved and enforced when it serves.
+
+``kit.save_model`` writes it beside the model (``NAME.signature.json``, an artifact like any other, so the manifest
+hashes it): for a scikit-learn model, the training features by name (``feature_names_in_``) and whether it takes
+NaN; for a Keras model, its input shape and datatype. Outputs: the label, and class probabilities where the model
+has them. Datatypes are the Open Inference Protocol's (``FP64``, ``INT64``, ``BYTES``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The file beside a model: ``model.skops`` has ``model.signature.json``.
+SUFFIX = ".signature.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One named input or output: its Open Inference Protocol datatype and shape (-1: any size)."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Tensor:
+        return cls(str(data["name"]), str(data["datatype"]), tuple(int(size) for size in data["shape"]))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What a model takes and gives.
+
+    ``kind`` is ``tabular`` (one FP64 input per feature, each of shape [-1]: rows of named features) or ``tensor``
+    (one input of a fixed shape per row, such as [-1, 8, 8, 1] for 8x8 images). ``classes`` are a classifier's
+    labels in the order of its probabilities (None for a regressor).
+    """
+
+    kind: str
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    classes: tuple | None = None
+    allow_nan: bool = False
+    framework: str = "sklearn"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [tensor.name for tensor in self.inputs]
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "framework": self.framework,
+            "kind": self.kind,
+            "inputs": [tensor.to_dict() for tensor in self.inputs],
+            "outputs": [tensor.to_dict() for tensor in self.outputs],
+            "classes": list(self.classes) if self.classes is not None else None,
+            "allow_nan": self.allow_nan,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Signature:
+        """ValueError (naming the field) when ``data`` is not a signature."""
+        try:
+            if data.get("kind") not in ("tabular", "tensor"):
+                raise ValueError("has no kind 'tabular' or 'tensor'")
+            classes = data.get("classes")
+            return cls(
+                kind=data["kind"],
+                inputs=tuple(Tensor.from_dict(item) for item in data["inputs"]),
+                outputs=tuple(Tensor.from_dict(item) for item in data["outputs"]),
+                classes=tuple(classes) if classes is not None else None,
+                allow_nan=bool(data.get("allow_nan", False)),
+                framework=str(data.get("framework", "sklearn")),
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"is not a model signature ({type(error).__name__}: {error})") from None
+
+
+def _datatype(dtype) -> str:
+    """The protocol's name of a NumPy dtype."""
+    import numpy
+
+    dtype = numpy.dtype(dtype)
+    if dtype.kind == "b":
+        return "BOOL"
+    if dtype.kind in "iu":
+        return f"{'U' if dtype.kind == 'u' else ''}INT{dtype.itemsize * 8}"
+    if dtype.kind == "f":
+        return f"FP{dtype.itemsize * 8}"
+    return "BYTES"
+
+
+def _outputs(classes) -> tuple[Tensor, ...]:
+    if classes is None:
+        return (Tensor("prediction", "FP64", (-1,)),)
+    return (Tensor("label", _datatype(classes.dtype), (-1,)), Tensor("probabilities", "FP64", (-1, len(classes))))
+
+
+def _sklearn(model) -> Signature:
+    import numpy
+    from sklearn.base import is_classifier
+    from sklearn.utils import get_tags
+
+    names = getattr(model, "feature_names_in_", None)
+    count = getattr(model, "n_features_in_", None)
+    if names is None and count is None:
+        raise ValueError("it is not fitted (no n_features_in_): save it after fit()")
+    names = [str(name) for name in names] if names is not None else [f"x{index}" for index in range(count)]
+    classes = numpy.asarray(model.classes_) if is_classifier(model) and hasattr(model, "predict_proba") else None
+    return Signature(
+        kind="tabular",
+        inputs=tuple(Tensor(name, "FP64", (-1,)) for name in names),
+        outputs=_outputs(classes),
+        classes=tuple(classes.tolist()) if classes is not None else None,
+        allow_nan=bool(get_tags(model).input_tags.allow_nan),
+        framework="sklearn",
+    )
+
+
+def _keras(model) -> Signature:
+    import numpy
+
+    if len(model.inputs) != 1:
+        raise ValueError("it has several inputs: kit serves models with one")
+    tensor = model.inputs[0]
+    shape = tuple(-1 if size is None else int(size) for size in tensor.shape)
+    width = model.outputs[0].shape[-1] if len(model.outputs) == 1 else None
+    classes = numpy.arange(width) if width and width > 1 else None
+    return Signature(
+        kind="tensor",
+        inputs=(Tensor("input", _datatype(str(tensor.dtype)), shape),),
+        outputs=_outputs(classes),
+        classes=tuple(classes.tolist()) if classes is not None else None,
+        framework="keras",
+    )
+
+
+def of_model(model) -> Signature:
+    """The signature of a fitted scikit-learn model or a built Keras model; ValueError when it has none."""
+    from kit.tracking.models import is_keras
+
+    return _keras(model) if is_keras(model) else _sklearn(model)

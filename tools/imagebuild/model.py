@@ -1,0 +1,76 @@
+"""``make model-image``: the model image of one kit run, built like every image, with the run's record inside.
+
+The run is checked first, with the standard library only (this runs before any virtual environment): it must
+have succeeded, and the model it saved (``model.skops`` or ``model.keras``) must still have the bytes its manifest
+lists. The model's kind chooses the lock (``serve`` or ``serve-keras``: no TensorFlow for scikit-learn). The record
+is copied into the build context (``.model-runs/``) for the build and removed after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+from imagebuild import build, paths
+from imagebuild.errors import BuildError
+
+#: Model file suffix -> the lock of its image.
+VARIANTS = {".skops": "serve", ".keras": "serve-keras"}
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise BuildError(f"{path} is missing or damaged: pass a run directory made by `kit run`") from None
+    if not isinstance(data, dict):
+        raise BuildError(f"{path} is damaged: pass a run directory made by `kit run`")
+    return data
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_run(run: Path) -> tuple[str, str, str]:
+    """The run's id, its model's sha256 and the lock variant for it; BuildError when the run cannot be served."""
+    if not run.is_dir():
+        raise BuildError(f"no run directory {run}: pass RUN=runs/ID (`kit runs` lists them)")
+    status = _read(run / "status.json")
+    if status.get("status") != "succeeded":
+        raise BuildError(f"run {run.name} {status.get('status')}: build a model image of a run that succeeded")
+    manifest = _read(run / "manifest.json")
+    models = [name for name in manifest if Path(name).suffix in VARIANTS and Path(name).stem == "model"]
+    if not models:
+        raise BuildError(f"run {run.name} saved no model.skops or model.keras: train it with kit.save_model(model)")
+    model = models[0]
+    path = run / "artifacts" / model
+    recorded = manifest[model].get("sha256") if isinstance(manifest[model], dict) else None
+    try:
+        actual = _sha256(path)
+    except OSError:
+        raise BuildError(f"{path} is missing: the run's model cannot go into an image") from None
+    if actual != recorded:
+        raise BuildError(f"{path} was changed after its run (its sha256 is not the manifest's): restore it or retrain")
+    return run.name, actual, VARIANTS[Path(model).suffix]
+
+
+def build_model_image(run: Path, tag: str, **options) -> str:
+    """Build the model image of ``run`` and tag it ``tag``; the lock variant it was built from."""
+    run_id, model_sha256, variant = check_run(run)
+    paths.MODEL_RUNS.mkdir(exist_ok=True)
+    staged = paths.MODEL_RUNS / f"{run_id}-{secrets.token_hex(4)}"
+    try:
+        shutil.copytree(run, staged, ignore=shutil.ignore_patterns("report.html", ".*"))
+        args = {"RUN_DIR": staged.relative_to(paths.ROOT).as_posix(), "RUN_ID": run_id, "MODEL_SHA256": model_sha256}
+        build.build(tag, variant, "model", args=args, **options)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return variant
