@@ -32,6 +32,8 @@ from kit.serving.protocol import RequestError
 
 #: The largest request body read (a larger one is refused with 413 before it is read).
 MAX_BODY = 16 << 20
+#: Requests up to this size (a few hundred rows) are answered on the event loop; larger ones in a thread.
+INLINE = 64 << 10
 JSON = b"application/json"
 log = logging.getLogger("kit.serve")
 
@@ -139,7 +141,14 @@ class ServingApp:
     async def infer(self, scope, receive):
         if not self.served.ready:
             raise RequestError(503, "the model is not loaded yet: wait for /v2/health/ready")
-        request = protocol.parse(await self._body(scope, receive))
+        body = await self._body(scope, receive)
+        if len(body) <= INLINE:  # a few rows: answered at once, in microseconds
+            return 200, self._answer(body), JSON
+        # A batch takes milliseconds to seconds: in a thread, so that probes and other requests are answered meanwhile.
+        return 200, await asyncio.to_thread(self._answer, body), JSON
+
+    def _answer(self, body: bytes) -> bytes:
+        request = protocol.parse(body)
         signature = self.served.signature
         rows = protocol.inputs(request, signature)
         wanted = protocol.requested(request, signature)
@@ -148,8 +157,7 @@ class ServingApp:
         except (ValueError, TypeError) as error:  # the model refused values the signature allowed
             raise RequestError(422, f"the model refused the input: {str(error)[:200]}") from None
         self.metrics.rows.inc(len(rows))
-        answer = protocol.response(self.served.name, self.served.run.id, request, {k: outputs[k] for k in wanted})
-        return 200, _json(answer), JSON
+        return _json(protocol.response(self.served.name, self.served.run.id, request, {k: outputs[k] for k in wanted}))
 
     async def _body(self, scope, receive) -> bytes:
         for name, value in scope["headers"]:

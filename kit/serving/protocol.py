@@ -50,13 +50,12 @@ def parse(body: bytes) -> dict:
 
 
 def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
-    if not isinstance(item, dict):
+    if type(item) is not dict:
         raise RequestError(400, f"each input must be an object with name, datatype, shape and data; got {_short(item)}")
-    name, datatype, shape, data = (item.get(key) for key in ("name", "datatype", "shape", "data"))
-    if not isinstance(name, str):
+    name, datatype, shape, data = item.get("name"), item.get("datatype"), item.get("shape"), item.get("data")
+    if type(name) is not str:
         raise RequestError(400, f"an input has no name: name it (expected {expected})")
-    if not isinstance(shape, list) or not all(isinstance(size, int) and not isinstance(size, bool) and size >= 0
-                                              for size in shape):  # fmt: skip
+    if type(shape) is not list or not all(type(size) is int and size >= 0 for size in shape):
         raise RequestError(400, f"input {_short(name)} needs a shape: a list of sizes, such as [1]")
     if datatype not in NUMERIC:
         raise RequestError(422, f"input {_short(name)} has datatype {_short(datatype)}: the model takes numbers (FP64)")
@@ -91,37 +90,45 @@ def _finite(array, allow_nan: bool) -> bool:
     return bool(numpy.isfinite(array).all()) or (allow_nan and not numpy.isinf(array).any())
 
 
+def _expected(features) -> str:
+    return (
+        f"one input per feature ({', '.join(features[:3])}, …; {len(features)} in all), "
+        f"or one input of shape [N, {len(features)}]"
+    )
+
+
 def _tabular(inputs: list, signature: Signature):
     import numpy
 
     features = signature.features
-    expected = (
-        f"one input per feature ({', '.join(features[:3])}, …; {len(features)} in all), "
-        f"or one input of shape [N, {len(features)}]"
-    )
-    tensors = [_tensor(item, expected) for item in inputs]
-    if len(tensors) == 1 and tensors[0][0] not in features:  # one matrix, its columns in training order
+    tensors = [_tensor(item, "the model's features") for item in inputs]
+    names = [name for name, *_ in tensors]
+    if len(tensors) == 1 and names[0] not in signature.feature_set:  # one matrix, its columns in training order
         name, _, shape, data = tensors[0]
         if len(shape) != 2 or shape[1] != len(features):
-            raise RequestError(422, f"input {_short(name)} has shape {shape}: the model takes {expected}")
+            raise RequestError(422, f"input {_short(name)} has shape {shape}: the model takes {_expected(features)}")
         return _array(name, data, shape, signature.allow_nan)
-    names = [name for name, *_ in tensors]
-    unknown = [name for name in names if name not in features]
-    missing = [name for name in features if name not in names]
-    if unknown or missing or len(set(names)) != len(names):
+    if len(names) != len(features) or set(names) != signature.feature_set:
+        unknown = [name for name in names if name not in signature.feature_set]
+        missing = [name for name in features if name not in set(names)]
         said = (
             f"unknown {_short(unknown[:3])}" if unknown else f"missing {_short(missing[:3])}" if missing else "repeated"
         )
-        raise RequestError(422, f"the inputs must be the model's features, each once ({said}): send {expected}")
-    shapes = [shape for _, _, shape, _ in tensors]
-    if (
-        len({tuple(shape) for shape in shapes}) != 1
-        or not shapes[0]
-        or shapes[0] not in ([shapes[0][0]], [shapes[0][0], 1])
-    ):
+        raise RequestError(
+            422, f"the inputs must be the model's features, each once ({said}): send {_expected(features)}"
+        )
+    shape = tensors[0][2]
+    if not shape or shape not in ([shape[0]], [shape[0], 1]) or any(item[2] != shape for item in tensors):
         raise RequestError(422, "every feature's input must have the same shape, [N] (or [N, 1])")
-    columns = {name: _array(name, data, shape, signature.allow_nan).reshape(-1) for name, _, shape, data in tensors}
-    return numpy.column_stack([columns[name] for name in features])
+    by_name = {name: data for name, _, _, data in tensors}
+    try:  # the fast way: all columns at once (a single row of 30 features costs microseconds)
+        matrix = numpy.array([by_name[name] for name in features], dtype=numpy.float64).reshape(len(features), -1)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        matrix = None  # a column that is not numbers, or not of its shape: found and named one by one below
+    if matrix is None or matrix.shape[1] != shape[0] or not _finite(matrix, signature.allow_nan):
+        columns = [_array(name, by_name[name], shape, signature.allow_nan).reshape(-1) for name in features]
+        return numpy.column_stack(columns)
+    return numpy.ascontiguousarray(matrix.T)  # rows in C order, as kit predict gives them: the same bits out
 
 
 def _tensor_input(inputs: list, signature: Signature):

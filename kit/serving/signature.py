@@ -9,6 +9,7 @@ has them. Datatypes are the Open Inference Protocol's (``FP64``, ``INT64``, ``BY
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 #: The file beside a model: ``model.skops`` has ``model.signature.json``.
@@ -49,9 +50,13 @@ class Signature:
     framework: str = "sklearn"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def features(self) -> list[str]:
-        return [tensor.name for tensor in self.inputs]
+    @cached_property
+    def features(self) -> tuple[str, ...]:
+        return tuple(tensor.name for tensor in self.inputs)
+
+    @cached_property
+    def feature_set(self) -> frozenset[str]:
+        return frozenset(self.features)
 
     def to_dict(self) -> dict:
         return {

@@ -1,0 +1,250 @@
+"""Serving benchmarks: `kit serve` against MLflow's `mlflow models serve` and a bare ASGI handler, in one run.
+
+The same model (the default diagnosis pipeline of notebooks/train_tabular.ipynb, trained here in the kit image),
+the same machine, single-row requests from wrk with 16 connections, two server processes each. Targets (issue 10):
+at least 10x MLflow's throughput, p99 under 10 ms, within 70 % of the bare handler (a handler that only decodes
+JSON and calls predict: the practical ceiling). Also: rows/s for 1,000-row requests, the model image's size, and
+container start to ready.
+
+Everything runs on the host (Python 3.11, like the images): kit from wheelhouse/serve (the model image's lock),
+MLflow from PyPI into a venv of its own (mlflow-skinny, pandas, skops, the lock's scikit-learn). Needs `wrk`
+(Debian's) and network access to PyPI for MLflow. Prints one figure per line; writes bench/results/serve.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tools")]
+from imagebuild import lock  # noqa: E402
+
+KIT_IMAGE = os.environ.get("KIT_IMAGE", "kit:latest")
+RESULTS = ROOT / "bench/results/serve.json"
+SECONDS = int(os.environ.get("KIT_BENCH_SECONDS", "10"))
+WORKERS = 2
+CONNECTIONS = 16
+
+BARE = """
+import json, numpy, skops.io
+path = "{model}"
+model = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    if scope["method"] == "GET":  # readiness
+        await send({{"type": "http.response.start", "status": 200, "headers": []}})
+        await send({{"type": "http.response.body", "body": b"ok"}})
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    request = json.loads(body)
+    rows = numpy.array([item["data"] for item in request["inputs"]], dtype=float).T
+    answer = json.dumps({{"outputs": [{{"name": "label", "data": model.predict(rows).tolist()}}]}}).encode()
+    await send({{"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}})
+    await send({{"type": "http.response.body", "body": answer}})
+"""
+
+
+def run(command: list, **kwargs) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True, **kwargs).stdout
+
+
+def environment(folder: Path, *install: str, index: bool) -> Path:
+    venv.create(folder, with_pip=True)
+    source = ["--index-url", lock.PYPI] if index else ["--no-index"]
+    # PyPI only (the host's pip settings may add local indexes), but the host's proxy and certificates.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_") or key == "PIP_CERT"}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    run([str(folder / "bin/pip"), "install", "--quiet", "--disable-pip-version-check", *source, *install], env=env)
+    return folder
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer within {timeout} s")
+
+
+def wrk(url: str, body: Path, seconds: int = SECONDS) -> dict:
+    script = body.with_suffix(".lua")
+    script.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                      f'local f = io.open("{body}", "r")\nwrk.body = f:read("*a")\nf:close()\n')  # fmt: skip
+    output = run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url])
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+class Server:
+    """A server process, ready when its URL answers; stopped on exit."""
+
+    def __init__(self, command: list[str], ready: str, env: dict | None = None, cwd: Path | None = None) -> None:
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_ready(ready)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.log.seek(0)
+            raise SystemExit(f"{self.process.args[0]} did not stop on SIGTERM:\n{self.log.read()[-2000:].decode()}") from None
+
+
+def train(work: Path) -> Path:
+    runs = work / "runs"
+    runs.mkdir(mode=0o777)
+    runs.chmod(0o777)
+    run(["docker", "run", "--rm", "-v", f"{runs}:/runs", "-e", "KIT_RUNS_DIR=/runs", KIT_IMAGE, "kit", "run",
+         "notebooks/train_tabular.ipynb", "--run-id", "diagnosis"])  # fmt: skip
+    return runs / "diagnosis"
+
+
+def bodies(run_dir: Path, work: Path) -> dict[str, Path]:
+    with open(run_dir / "artifacts/heldout.csv") as file:
+        reader = csv.reader(file)
+        features = next(reader)[:-1]
+        rows = [[float(value) for value in row[:-1]] for row in reader]
+    thousand = (rows * 8)[:1000]
+
+    def v2(data):
+        return {"inputs": [{"name": name, "datatype": "FP64", "shape": [len(data)], "data": [row[i] for row in data]}
+                           for i, name in enumerate(features)]}  # fmt: skip
+
+    found = {
+        "kit": v2(rows[:1]),
+        "kit_1000": v2(thousand),
+        "mlflow": {"dataframe_split": {"columns": features, "data": rows[:1]}},
+        "mlflow_1000": {"dataframe_split": {"columns": features, "data": thousand}},
+    }
+    paths = {}
+    for name, body in found.items():
+        paths[name] = work / f"{name}.json"
+        paths[name].write_text(json.dumps(body))
+    return paths
+
+
+def model_image(run_dir: Path) -> dict:
+    tag = "kit-bench-model:diagnosis"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tools")}
+    run([sys.executable, "-m", "imagebuild", "model", "--run", str(run_dir), "--image", tag], env=env, cwd=ROOT)
+    size = int(run(["docker", "image", "inspect", tag, "--format", "{{.Size}}"]))
+    starts = []
+    for _ in range(5):
+        started = time.perf_counter()
+        container = run(["docker", "run", "-d", "-p", "127.0.0.1::8080", tag]).strip()
+        port = run(["docker", "port", container, "8080/tcp"]).strip().rsplit(":", 1)[1]
+        wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
+        starts.append(time.perf_counter() - started)
+        run(["docker", "rm", "-f", container])
+    run(["docker", "rmi", tag])
+    return {"size_mb": size / 1e6, "start_to_ready_s": statistics.median(starts)}
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="kit-bench-serve-") as folder:
+        work = Path(folder)
+        run_dir = train(work)
+        body = bodies(run_dir, work)
+        wheels = str(ROOT / "wheelhouse/serve")
+        kit = environment(work / "kit-venv", "--require-hashes", "--no-deps", "--find-links", wheels,
+                          "--requirement", str(ROOT / "requirements/serve.lock"), index=False)  # fmt: skip
+        run([str(kit / "bin/pip"), "install", "--quiet", "--no-deps", "--no-index", "--no-build-isolation", str(ROOT)])
+        sklearn = lock.read("serve")["scikit-learn"].version
+        mlflow = environment(work / "mlflow-venv", "mlflow-skinny", "pandas", "skops", f"scikit-learn=={sklearn}",
+                             index=True)  # fmt: skip
+        model = run_dir / "artifacts/model.skops"
+        run([str(mlflow / "bin/python"), "-c", "import sys, skops.io, mlflow.sklearn; p = sys.argv[1]; "
+             "mlflow.sklearn.save_model(skops.io.load(p, trusted=skops.io.get_untrusted_types(file=p)), sys.argv[2])",
+             str(model), str(work / "mlflow-model")])  # fmt: skip
+        (work / "bare.py").write_text(BARE.format(model=model))
+        results = {}
+        env = {"PATH": f"{kit / 'bin'}:/usr/bin:/bin", "HOME": str(work)}
+        kit_serve = [str(kit / "bin/kit"), "serve", str(run_dir), "--port", "8071", "--workers", str(WORKERS)]
+        with Server(kit_serve, "http://127.0.0.1:8071/v2/health/ready", env=env):
+            url = "http://127.0.0.1:8071/v2/models/train_tabular/infer"
+            results["kit"] = wrk(url, body["kit"])
+            results["kit_1000_rows"] = wrk(url, body["kit_1000"])
+        bare = [str(kit / "bin/uvicorn"), "bare:app", "--port", "8072", "--workers", str(WORKERS), "--http",
+                "httptools",
+                "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        with Server(bare, "http://127.0.0.1:8072/", env=env, cwd=work):
+            results["bare"] = wrk("http://127.0.0.1:8072/", body["kit"])
+        mlflow_serve = [str(mlflow / "bin/mlflow"), "models", "serve", "-m", str(work / "mlflow-model"),
+                        "--env-manager", "local", "-w", str(WORKERS), "-p", "8073"]  # fmt: skip
+        ml_env = {"PATH": f"{mlflow / 'bin'}:/usr/bin:/bin", "HOME": str(work)}
+        with Server(mlflow_serve, "http://127.0.0.1:8073/ping", env=ml_env):
+            results["mlflow"] = wrk("http://127.0.0.1:8073/invocations", body["mlflow"])
+            results["mlflow_1000_rows"] = wrk("http://127.0.0.1:8073/invocations", body["mlflow_1000"])
+        results["model_image"] = model_image(run_dir)
+    kit, bare, mlflow = results["kit"], results["bare"], results["mlflow"]
+    results["ratios"] = {
+        "kit_over_mlflow": kit["requests_per_s"] / mlflow["requests_per_s"],
+        "kit_over_bare": kit["requests_per_s"] / bare["requests_per_s"],
+        "kit_1000_rows_per_s": results["kit_1000_rows"]["requests_per_s"] * 1000,
+        "mlflow_1000_rows_per_s": results["mlflow_1000_rows"]["requests_per_s"] * 1000,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    for name in ("kit", "bare", "mlflow"):
+        figures = results[name]
+        print(f"{name:<7} {figures['requests_per_s']:8.0f} requests/s  p50 {figures['p50_ms']:6.2f} ms  "
+              f"p99 {figures['p99_ms']:6.2f} ms  errors {figures['errors']}  (1 row, {CONNECTIONS} connections, "
+              f"{WORKERS} workers)")  # fmt: skip
+    ratios = results["ratios"]
+    print(f"kit / mlflow throughput {ratios['kit_over_mlflow']:.1f}x (target >= 10x)")
+    print(
+        f"kit / bare handler      {ratios['kit_over_bare']:.2f} (target >= 0.70); kit p99 {kit['p99_ms']:.2f} ms (< 10)"
+    )
+    print(
+        f"1,000-row requests: kit {ratios['kit_1000_rows_per_s']:,.0f} rows/s, "
+        f"mlflow {ratios['mlflow_1000_rows_per_s']:,.0f} rows/s"
+    )
+    image = results["model_image"]
+    print(f"model image {image['size_mb']:.0f} MB (MLflow build-docker: about 1,000 MB slimmed, 3,000 before); "
+          f"start to ready {image['start_to_ready_s']:.2f} s median of 5 (target < 2 s)")  # fmt: skip
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Fixtures for the model image's tests (images/model/): real runs trained in the kit image, their model images
+built with `make model-image`'s tooling, containers of them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.utils.ci import missing
+from tests.utils.paths import ROOT
+
+
+@pytest.fixture(scope="session")
+def kit_image(docker_client: docker.DockerClient) -> str:
+    """The kit image, which trains the runs (KIT_IMAGE, as for tests/by_image/kit)."""
+    name = os.environ.get("KIT_IMAGE", "kit:latest")
+    try:
+        docker_client.images.get(name)
+    except docker.errors.ImageNotFound:
+        missing(f"image {name} is not built: run `make build IMAGE={name}`")
+    return name
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, kit_image) -> Path:
+    """A runs directory on the host with a diagnosis run and a digits run, trained by `kit run` in the kit image."""
+    runs = tmp_path_factory.mktemp("model-runs")
+    runs.chmod(0o777)
+    for run_id, notebook, options in (
+        ("diagnosis", "train_tabular", []),
+        ("digits", "train_images", ["-p", "epochs", "2"]),
+    ):
+        command = ["docker", "run", "--rm", "-v", f"{runs}:/runs", "-e", "KIT_RUNS_DIR=/runs", kit_image,
+                   "kit", "run", f"notebooks/{notebook}.ipynb", "--run-id", run_id, *options]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+    return runs
+
+
+def build_model_image(run: Path, tag: str) -> subprocess.CompletedProcess:
+    """`make model-image RUN=... MODEL_IMAGE=...`, as its tooling runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "imagebuild", "model", "--run", str(run), "--image", tag],
+        capture_output=True, text=True, timeout=1200, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def model_images(trained, docker_client) -> Iterator[dict[str, str]]:
+    """The model images of both runs, by run id; their tags removed at the end (their layers stay cached)."""
+    tags = {}
+    for run_id in ("diagnosis", "digits"):
+        tag = f"kit-model-test:{run_id}-{uuid.uuid4().hex[:6]}"
+        result = build_model_image(trained / run_id, tag)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        tags[run_id] = tag
+    yield tags
+    for tag in tags.values():
+        try:
+            docker_client.images.remove(tag)
+        except docker.errors.APIError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def image(model_images) -> str:
+    """The model image under test: the scikit-learn diagnosis model's (the `containers` fixture starts it)."""
+    return model_images["diagnosis"]
