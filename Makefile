@@ -25,14 +25,27 @@ MODEL_IMAGE ?= model:latest
 IMAGE_TESTS := tests/kit tests/notebooks tests/serving
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
 TTY := $(shell [ -t 0 ] && echo --interactive --tty)
+# A line printed while such a container runs ends in a carriage return too: docker puts the terminal in raw mode.
+NL := $(if $(TTY),\r\n,\n)
 
-.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli lint test bench clean
+.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli browser lint test bench clean
 
 help: ## list the targets (the default goal)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-lab: build ## build the image, then serve JupyterLab on port $(PORT) with this folder in ~/work
-	docker run --rm $(TTY) --publish $(PORT):$(PORT) --env JUPYTER_PORT=$(PORT) --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
+# The URL to open (with a new token) comes first, and again last once the server answers, after its start-up log.
+lab: build ## build the image, then serve JupyterLab on port $(PORT) with this folder in ~/work; prints the URL to open
+	@export JUPYTER_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(24))'); \
+	url="http://127.0.0.1:$(PORT)/lab?token=$$JUPYTER_TOKEN"; \
+	printf 'JupyterLab is starting: %s\n' "$$url"; \
+	{ for _ in $$(seq 600); do \
+	    if $(PYTHON) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$$url" 2> /dev/null; \
+	    then printf '$(NL)JupyterLab is ready, open: %s$(NL)$(NL)' "$$url"; break; fi; \
+	    sleep 0.1; \
+	  done; } & \
+	trap 'kill $$! 2> /dev/null' EXIT; \
+	docker run --rm $(TTY) --publish $(PORT):$(PORT) --env JUPYTER_PORT=$(PORT) --env JUPYTER_TOKEN \
+	  --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
 
 build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs
 	$(BUILD) build --name $(IMAGE_NAME) --image $(IMAGE) --variant $(TF_VARIANT)
@@ -67,16 +80,26 @@ devcontainer-cli: ## install the pinned devcontainer CLI from npm (for the devco
 	    npm ci --prefix $(DEVCONTAINER_CLI) --no-audit --no-fund --loglevel=error; \
 	else echo "npm is not installed: the devcontainer test will skip (and fail in CI)"; fi
 
+browser: ## install Debian's chromium and chromium-driver for the browser test (as root; else it says what to do)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	  echo "installing Debian's chromium and chromium-driver (for the browser test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver > /dev/null; \
+	else echo "chromium is not installed: the browser test will skip (and fail in CI); install Debian's chromium and chromium-driver"; fi
+
 lint: venv ## check style with ruff (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-test: build venv devcontainer-cli ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
+test: build venv devcontainer-cli browser ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)
 
-bench: build venv ## measure the image (build, size, start-up) and kit (start-up, run overhead); figures on stdout
+bench: build venv ## measure the image (build, size, start-up), kit (start-up, run overhead) and kit serve; figures on stdout
+	command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk > /dev/null; }
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/image.py
+	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/serve.py
 	mkdir -p bench/results
 	docker run --rm --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)":/home/jovyan/project:ro \
 	  --volume "$(CURDIR)/bench/results":/home/jovyan/results --env KIT_BENCH_RESULTS=/home/jovyan/results/kit.json \

@@ -126,7 +126,8 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.log.seek(0)
-            raise SystemExit(f"{self.process.args[0]} did not stop on SIGTERM:\n{self.log.read()[-2000:].decode()}") from None
+            said = self.log.read()[-2000:].decode()
+            raise SystemExit(f"{self.process.args[0]} did not stop on SIGTERM:\n{said}") from None
 
 
 def train(work: Path) -> Path:

@@ -11,6 +11,12 @@ c.ServerApp.ip = "0.0.0.0"
 c.ServerApp.open_browser = False
 # In a container the port is published by the user: fail rather than silently move to another one.
 c.ServerApp.port_retries = 0
-# Air-gapped networks: no update checks or news fetched at start-up.
+# Kernels talk to the server over Unix sockets, readable by this user only, rather than unencrypted TCP on
+# loopback (which every kernel also logs a warning about).
+c.KernelManager.transport = "ipc"
+# Terminals run bash as is, with the image's environment (PATH with /opt/venv/bin: python, pip, kit). Left to
+# itself, a server without a TTY (`docker run -d`) starts `sh -l`, whose /etc/profile drops the venv from PATH.
+c.ServerApp.terminado_settings = {"shell_command": ["/bin/bash"]}
+# Air-gapped networks: no update checks or news fetched at start-up (labconfig/ keeps Lab from asking about them).
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.news_url = None
