@@ -3,12 +3,26 @@
 Each image's folder names its image with an ``image`` fixture (tests/by_image/<name>/conftest.py).
 """
 
+import os
 from collections.abc import Iterator
 
 import docker
 import pytest
 
+from tests.utils.ci import missing
 from tests.utils.containers import Containers
+
+
+@pytest.fixture(scope="session")
+def kit_image(docker_client: docker.DockerClient) -> str:
+    """The kit image, checked once per session: KIT_IMAGE (set by `make test`) or kit:latest; not built is a skip
+    here and a failure in CI. The kit image's tests are about it; the model image's train their runs in it."""
+    name = os.environ.get("KIT_IMAGE", "kit:latest")
+    try:
+        docker_client.images.get(name)
+    except docker.errors.ImageNotFound:
+        missing(f"image {name} is not built: run `make build IMAGE={name}`")
+    return name
 
 
 @pytest.fixture

@@ -13,19 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.utils.ci import missing
 from tests.utils.paths import ROOT
-
-
-@pytest.fixture(scope="session")
-def kit_image(docker_client: docker.DockerClient) -> str:
-    """The kit image, which trains the runs (KIT_IMAGE, as for tests/by_image/kit)."""
-    name = os.environ.get("KIT_IMAGE", "kit:latest")
-    try:
-        docker_client.images.get(name)
-    except docker.errors.ImageNotFound:
-        missing(f"image {name} is not built: run `make build IMAGE={name}`")
-    return name
 
 
 @pytest.fixture(scope="session")
