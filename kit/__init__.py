@@ -7,13 +7,15 @@ The Python API, for notebooks and scripts alike::
     kit.log_metric("accuracy", accuracy)
     kit.save_model(model, "model")
     run = kit.run("notebooks/train_tabular.ipynb", {"seed": 1})
+    sweep = kit.sweep("notebooks/train_tabular.ipynb", {"seed": [0, 1, 2, 3]})
 
 Importing kit is instant: every name below is loaded on first use (the imports under ``TYPE_CHECKING`` show
 IDEs and readers where each one lives), and TensorFlow and scikit-learn are imported only by the functions that
 need them.
 
 The package, by audience: :mod:`kit.tracking` is what a notebook calls in its kernel; :mod:`kit.running`
-prepares and executes runs; :mod:`kit.record` is the run record every part reads and writes; :mod:`kit.display`
+prepares and executes runs; :mod:`kit.sweeping` runs a notebook at every point of a grid, here, on Dask or as a
+Kubernetes Job; :mod:`kit.record` is the run record every part reads and writes; :mod:`kit.display`
 shows records; :mod:`kit.cli` is the ``kit`` command.
 """
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from kit.record.comparison import compare
     from kit.running import execute, prepare, run, verify
     from kit.running.environment import environment
+    from kit.sweeping import find_sweep, sweep
     from kit.tracking import artifact_path, evaluate, load_model, log_metric, save_model, seed_everything
 
 __all__ = [
@@ -42,10 +45,12 @@ __all__ = [
     "prepare",
     "execute",
     "verify",
+    "sweep",
     # reading records
     "Run",
     "find_run",
     "list_runs",
+    "find_sweep",
     "compare",
     "report",
     "environment",
@@ -65,6 +70,7 @@ _MODULES = {
     "kit.record.comparison": ("compare",),
     "kit.display.report": ("report",),
     "kit.running.environment": ("environment",),
+    "kit.sweeping": ("sweep", "find_sweep"),
     "kit.tracking": ("seed_everything", "log_metric", "artifact_path", "save_model", "load_model", "evaluate"),
     "kit.errors": ("KitError",),
 }

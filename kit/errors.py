@@ -7,6 +7,7 @@ by a user are shown through :func:`shown`, so a huge value never makes a huge me
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,6 +235,16 @@ class Interrupted(RunError):
         super().__init__(run_dir, f"interrupted: the partial run is recorded in {shown_path(run_dir)}")
 
 
+class RunNotStarted(KitError):
+    """A sweep stopped (Ctrl-C) before this run's first cell: nothing of it was recorded."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} was stopped before its first cell: nothing was recorded")
+
+
 class NotReproduced(KitError):
     """``kit verify``: the re-execution gave different metrics or artifacts."""
 
@@ -247,9 +258,14 @@ class NotReproduced(KitError):
 # Sweeps
 
 
+#: A few items of a value, a few levels deep: quoting a huge value (a YAML "billion laughs") costs nothing.
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring, _BRIEF.maxlong, _BRIEF.maxother = 2, 3, 3, 24, 24, 24
+
+
 def _point(index: int, parameters: dict[str, Any]) -> str:
     """``point 7 (seed=7, model='forest')``, short whatever the values."""
-    values = ", ".join(f"{name}={shown(value, 24)}" for name, value in parameters.items())
+    values = ", ".join(f"{name}={_BRIEF.repr(value)}" for name, value in parameters.items())
     return f"point {index} ({shown_path(values, 80)})" if values else f"point {index}"
 
 
@@ -263,6 +279,30 @@ class PointError(KitError):
     def __init__(self, index: int, parameters: dict[str, Any], error: KitError) -> None:
         self.index, self.parameters, self.error = index, parameters, error
         super().__init__(f"{_point(index, parameters)}: {error}")
+
+
+class PointFailed(KitError):
+    """One point run on its own (``kit sweep point``, a Kubernetes pod) did not succeed; its record is complete."""
+
+    exit_code = ExitCode.RUN_FAILED
+
+    def __init__(self, index: int, parameters: dict[str, Any], outcome: Any) -> None:
+        self.index, self.outcome = index, outcome
+        super().__init__(
+            f"{_point(index, parameters)} {outcome.status.value}: {outcome.message or 'see its record'}; "
+            f"the record is {outcome.run_id}"
+        )
+
+
+class SchedulerError(KitError):
+    """The Dask scheduler cannot be reached (nothing was written)."""
+
+    def __init__(self, address: str, problem: str) -> None:
+        self.address = address
+        super().__init__(
+            f"cannot reach the Dask scheduler at {shown(address)} ({problem}): start one "
+            "(dask scheduler; dask worker ADDRESS --nthreads 1) or pass its --scheduler tcp://HOST:8786"
+        )
 
 
 class SweepNotFound(KitError):
@@ -305,8 +345,8 @@ class SweepFailed(KitError):
 
     exit_code = ExitCode.RUN_FAILED
 
-    def __init__(self, sweep_id: str, failed: list[tuple[int, dict[str, Any]]], total: int) -> None:
-        self.sweep_id, self.failed = sweep_id, [index for index, _ in failed]
+    def __init__(self, sweep_id: str, path: Path, failed: list[tuple[int, dict[str, Any]]], total: int) -> None:
+        self.sweep_id, self.path, self.failed = sweep_id, path, [index for index, _ in failed]
         named = ", ".join(_point(index, parameters) for index, parameters in failed[:3])
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         super().__init__(
@@ -320,8 +360,8 @@ class SweepInterrupted(KitError):
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, sweep_id: str, finished: int, total: int) -> None:
-        self.sweep_id = sweep_id
+    def __init__(self, sweep_id: str, path: Path, finished: int, total: int) -> None:
+        self.sweep_id, self.path = sweep_id, path
         super().__init__(
             f"interrupted: {finished} of {total} points finished and are recorded; "
             f"`kit sweep --resume {sweep_id}` runs the others"

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from kit import settings
 from kit.cli.group import cli
 from kit.cli.options import RUNS_DIR
 
@@ -50,16 +51,30 @@ def diff(runs_dir, a, b) -> None:
 
 
 @cli.command("report")
-@click.argument("run_ref", metavar="RUN")
+@click.argument("run_ref", metavar="RUN|SWEEP")
 @RUNS_DIR
 @click.option("--hide-code", is_flag=True, help="Show outputs only, without the code.")
-@click.option("-o", "--output", help="Where to write [default: RUN/report.html].")
+@click.option("-o", "--output", help="Where to write [default: RUN/report.html, or the sweep's folder].")
 def report_command(run_ref, runs_dir, hide_code, output) -> None:
-    """Write an HTML report of RUN: its record and the executed notebook with plots; prints its path."""
+    """Write an HTML report of RUN (record, notebook, plots) or of SWEEP (points, metrics against parameters)."""
     from kit.display.report import report
+    from kit.errors import RunNotFound
     from kit.record import find_run
 
-    click.echo(report(find_run(run_ref, runs_dir).check(), output, hide_code=hide_code))
+    try:
+        run = find_run(run_ref, runs_dir)
+    except RunNotFound:
+        from kit.display import sweep
+        from kit.errors import SweepNotFound
+        from kit.sweeping import find_sweep
+
+        try:
+            found = find_sweep(run_ref, runs_dir)
+        except SweepNotFound:
+            raise RunNotFound(run_ref, settings.runs_dir(runs_dir)) from None
+        click.echo(sweep.report(found, output))
+        return
+    click.echo(report(run.check(), output, hide_code=hide_code))
 
 
 @cli.command("env")

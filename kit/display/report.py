@@ -30,6 +30,9 @@ def markdown(summary: RunSummary) -> str:
         lines.append(f"Failed: {_code(summary.failure.describe())}")
     lines += [f"Record problem: {_code(problem)}" for problem in summary.record_problems]
     lines.append(f"Threads: {summary.threads}; {summary.seeding}; git {_code(summary.git)}")
+    if summary.resources:
+        used = summary.resources
+        lines.append(f"Resources: {used.cpu_s:.1f} CPU seconds, peak memory {used.peak_mb:.0f} MB")
     for title, values in (("Parameters", summary.params), ("Metrics", summary.metrics)):
         if values:
             lines += [f"## {title}", "| name | value |", "|---|---|"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.record import Failure, Run
+from kit.record import Failure, Resources, Run
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class RunSummary:
     params: dict[str, Any]
     metrics: dict[str, Any]
     artifacts: list[Artifact]
+    resources: Resources | None = None
 
 
 def _section(environment: dict, name: str) -> dict:
@@ -65,4 +66,5 @@ def summarize(run: Run) -> RunSummary:
         params=run.params,
         metrics=run.metrics,
         artifacts=[Artifact(name, entry["size"], entry["sha256"]) for name, entry in run.manifest.items()],
+        resources=info.resources,
     )

@@ -38,18 +38,24 @@ def table(rows: list[tuple[str, ...]]) -> str:
     )
 
 
+def resources(info) -> tuple[str, str]:
+    """A run's CPU seconds and peak memory in MB, as table cells (empty when not recorded)."""
+    used = info.resources
+    return (f"{used.cpu_s:.1f}", f"{used.peak_mb:.0f}") if used else ("", "")
+
+
 def _row(entry: Run | Damaged) -> tuple[str, ...]:
     if isinstance(entry, Damaged):
-        return (entry.id, "", "damaged", "", "", f"{entry.error.file} {entry.error.problem}", "")
+        return (entry.id, "", "damaged", "", "", "", "", f"{entry.error.file} {entry.error.problem}", "")
     info = entry.info
     seconds = f"{info.duration_s:.1f}" if info.duration_s is not None else ""
     started = info.started[:19].replace("T", " ")
-    return (entry.id, short(info.notebook, WIDE), info.status.value, started, seconds, _pairs(entry.params),
-            _pairs(entry.metrics))  # fmt: skip
+    return (entry.id, short(info.notebook, WIDE), info.status.value, started, seconds, *resources(info),
+            _pairs(entry.params), _pairs(entry.metrics))  # fmt: skip
 
 
 def runs_table(entries: list[Run | Damaged]) -> str:
-    rows = [("id", "notebook", "status", "started", "seconds", "params", "metrics")]
+    rows = [("id", "notebook", "status", "started", "seconds", "cpu_s", "peak_mb", "params", "metrics")]
     return table(rows + [_row(entry) for entry in entries])
 
 
@@ -58,6 +64,11 @@ def show(summary: RunSummary) -> str:
     for label, item in (("notebook", summary.notebook), ("status", summary.status), ("started", summary.started),
                         ("ended", summary.ended), ("duration_s", summary.duration_s)):  # fmt: skip
         lines.append(f"{label:<10} {short(item)}")
+    if summary.resources:
+        used = summary.resources
+        lines.append(
+            f"resources  {used.cpu_s:.1f} CPU seconds, peak memory {used.peak_mb:.0f} MB (kernel and children)"
+        )
     if summary.failure:
         lines.append(f"failure    {summary.failure.describe()}")
     lines += [f"problem    {short(problem)}" for problem in summary.record_problems]

@@ -6,12 +6,13 @@ comparing two records (:mod:`.comparison`).
 """
 
 from kit.record.run import Damaged, Run, find_run, list_runs, scan
-from kit.record.schema import Failure, Invocation, RunInfo, RunStatus, Threads
+from kit.record.schema import Failure, Invocation, Resources, RunInfo, RunStatus, Threads
 
 __all__ = [
     "Damaged",
     "Failure",
     "Invocation",
+    "Resources",
     "Run",
     "RunInfo",
     "RunStatus",

@@ -1,9 +1,10 @@
-"""The layout of a run record on disk, defined here only: every reader and writer of a record goes through it.
+"""The layout of run and sweep records on disk, defined here only: every reader and writer goes through it.
 
 ::
 
     runs/                       the runs directory (--runs-dir, $KIT_RUNS_DIR, ./runs)
       .ID.partial/              a run being written: hidden, renamed to ID once its record is complete
+      .ID+ATTEMPT.partial/      one attempt at a sweep point's run (another may follow if its machine died)
       ID/                       a finished run (succeeded, failed or interrupted)
         notebook.ipynb          the executed notebook
         params.json             every parameter's value
@@ -14,6 +15,11 @@
         status.json             the run's status, invocation and failure (kit.record.schema.RunInfo)
         kernel.log              the kernel process's own output
       scratch/                  metrics and artifacts logged outside kit run (JupyterLab)
+      sweeps/                   sweep records (kit sweep); each point of a sweep is an ordinary run above
+        SWEEP/
+          sweep.json            the grid, the points, their runs and statuses (kit.sweeping.record.SweepInfo)
+          .lock                 held (flock) by the kit process running the sweep
+          report.html           kit report SWEEP (derived, not part of the record)
 """
 
 from __future__ import annotations
@@ -40,17 +46,29 @@ PARTIAL_PREFIX = "."
 PARTIAL_SUFFIX = ".partial"
 #: Where metrics and artifacts go when no ``kit run`` started the kernel (JupyterLab); not a run.
 SCRATCH = "scratch"
+#: The folder of sweep records in the runs directory; not a run.
+SWEEPS = "sweeps"
+#: Names in the runs directory that are not runs, so no run may take them.
+RESERVED = (SCRATCH, SWEEPS)
+#: A sweep record's files.
+SWEEP = "sweep.json"
+SWEEP_LOCK = ".lock"
+SWEEP_REPORT = "report.html"
+#: Between a run id and the attempt in the hidden directory of a retryable run (never part of a run id).
+ATTEMPT_SEPARATOR = "+"
 #: The longest run id: its hidden ``.ID.partial`` name must fit a file name (255 bytes) too.
 MAX_RUN_ID = 128
 
 
-def partial_name(run_id: str) -> str:
-    return f"{PARTIAL_PREFIX}{run_id}{PARTIAL_SUFFIX}"
+def partial_name(run_id: str, attempt: str | None = None) -> str:
+    """The hidden directory a run is written in: ``.ID.partial``, or ``.ID+ATTEMPT.partial`` for one attempt."""
+    stem = f"{run_id}{ATTEMPT_SEPARATOR}{attempt}" if attempt else run_id
+    return f"{PARTIAL_PREFIX}{stem}{PARTIAL_SUFFIX}"
 
 
 def is_listed(path: Path) -> bool:
-    """Whether an entry of the runs directory is a run to list: not hidden (partial), not the scratch run."""
-    return not path.name.startswith(PARTIAL_PREFIX) and path.name != SCRATCH
+    """Whether an entry of the runs directory is a run to list: not hidden (partial), not scratch or sweeps."""
+    return not path.name.startswith(PARTIAL_PREFIX) and path.name not in RESERVED
 
 
 class _File:
@@ -59,7 +77,7 @@ class _File:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __get__(self, layout: RunLayout, owner: type) -> Path:
+    def __get__(self, layout: RunLayout | SweepLayout, owner: type) -> Path:
         return layout.root / self.name
 
 
@@ -78,3 +96,18 @@ class RunLayout:
     status = _File(STATUS)
     kernel_log = _File(KERNEL_LOG)
     seeded = _File(SEEDED)
+
+
+@dataclass(frozen=True)
+class SweepLayout:
+    """The paths of one sweep record: ``SweepLayout.of(runs, sweep_id)`` is ``runs/sweeps/SWEEP``."""
+
+    root: Path
+
+    record = _File(SWEEP)
+    lock = _File(SWEEP_LOCK)
+    report = _File(SWEEP_REPORT)
+
+    @classmethod
+    def of(cls, runs: Path, sweep_id: str) -> SweepLayout:
+        return cls(runs / SWEEPS / sweep_id)

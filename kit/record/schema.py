@@ -159,6 +159,36 @@ class Invocation:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What a run's kernel and the processes it started used (see :mod:`kit.running.resources`)."""
+
+    #: User and system CPU seconds of the kernel and its child processes, kernel start-up included.
+    cpu_s: float
+    #: The largest resident memory of the kernel and its child processes together, in bytes.
+    peak_rss_bytes: int
+    #: How often the process tree was sampled: a peak shorter than this may be missed (the kernel's own is not).
+    interval_s: float
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_rss_bytes / 2**20
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Resources:
+        values = (
+            _get(data, "cpu_s", (int, float)),
+            _get(data, "peak_rss_bytes", int),
+            _get(data, "interval_s", (int, float)),
+        )
+        if min(values) < 0:
+            raise ValueError("has a negative resource figure")
+        return cls(float(values[0]), values[1], float(values[2]))
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """``status.json``: a run's id, status, times, invocation and, unless it succeeded, its failure."""
 
@@ -176,6 +206,8 @@ class RunInfo:
     failure: Failure | None = None
     #: What could not be recorded as it should (an unreadable artifact): the run then failed, saying so.
     record_problems: tuple[str, ...] = ()
+    #: CPU seconds and peak memory of the kernel's processes; None when no kernel started (or an older kit ran it).
+    resources: Resources | None = None
     #: Fields this version does not know (written by a newer kit): kept as they were.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -191,6 +223,7 @@ class RunInfo:
             "invocation": self.invocation.to_dict(),
             "failure": self.failure.to_dict() if self.failure else None,
             "record_problems": list(self.record_problems),
+            "resources": self.resources.to_dict() if self.resources else None,
             "kit": self.kit,
             **self.extra,
         }
@@ -203,8 +236,9 @@ class RunInfo:
         notebook = _get(data, "notebook", str)
         failure = _get(data, "failure", dict, optional=True)
         problems = _get(data, "record_problems", list, optional=True) or []
+        resources = _get(data, "resources", dict, optional=True)
         known = {"status", "run_id", "notebook", "notebook_path", "started", "ended", "duration_s", "invocation"}
-        known |= {"failure", "kit", "record_problems"}
+        known |= {"failure", "kit", "record_problems", "resources"}
         return cls(
             run_id=_get(data, "run_id", str),
             status=RunStatus(status),
@@ -217,6 +251,7 @@ class RunInfo:
             duration_s=_get(data, "duration_s", (int, float), optional=True),
             failure=Failure.from_dict(failure) if failure is not None else None,
             record_problems=tuple(str(problem) for problem in problems),
+            resources=Resources.from_dict(resources) if resources is not None else None,
             extra={
                 key: value for key, value in data.items() if key not in known | {"failure", "kit", "record_problems"}
             },

@@ -3,13 +3,20 @@
 A record is written in a hidden ``.ID.partial`` directory, whose creation reserves the id (``mkdir`` is
 atomic), and renamed to ``ID`` when complete: a crash never leaves a record that looks complete, and records
 written at the same time, by threads, processes or machines sharing a volume, each keep their own.
+
+A sweep's point may be attempted again after the machine running it died, leaving its hidden directory behind: a
+*retryable* reservation writes in a hidden directory of its own attempt, ``.ID+ATTEMPT.partial``, and the first
+attempt to rename its complete record to ``ID`` takes the id (the rename fails onto a finished record), so a point
+is recorded once, however many attempts ran.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +35,8 @@ def check_run_id(run_id: str) -> str:
         raise RunIdError(str(run_id), "is empty: pass a name such as --run-id baseline, or leave it out")
     if len(run_id) > layout.MAX_RUN_ID:
         raise RunIdError(run_id, f"is {len(run_id)} characters long: use at most {layout.MAX_RUN_ID}")
-    if not _RUN_ID.fullmatch(run_id) or run_id == layout.SCRATCH:
-        raise RunIdError(run_id, "is not allowed: use letters, digits, '.', '_' and '-' (not 'scratch')")
+    if not _RUN_ID.fullmatch(run_id) or run_id in layout.RESERVED:
+        raise RunIdError(run_id, "is not allowed: use letters, digits, '.', '_' and '-' (not 'scratch' or 'sweeps')")
     return run_id
 
 
@@ -65,24 +72,37 @@ class Reservation:
     path: Path
     final: Path
     started: float = field(default_factory=time.time)
+    #: Another attempt may write the same id (see the module): the first complete one takes it.
+    retryable: bool = False
 
     @property
     def run_id(self) -> str:
         return self.final.name
 
     def publish(self) -> Path:
-        """Give the complete record its id, in one rename."""
+        """Give the complete record its id, in one rename.
+
+        RunIdTaken when a retryable record's id was taken by another attempt first: this attempt's record, a
+        duplicate, is removed.
+        """
         try:
             os.rename(self.path, self.final)
         except OSError as error:
+            if self.retryable and error.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                shutil.rmtree(self.path, ignore_errors=True)
+                raise RunIdTaken(self.run_id, self.final.parent) from None
             raise RunsDirError(
                 self.final.parent, f"did not take the finished record ({error.strerror}); it is kept in {self.path}"
             ) from None
         return self.final
 
 
-def reserve(runs: Path, run_id: str | None, stem: str) -> Reservation:
-    """Reserve ``run_id`` (or a new id made from ``stem``) in ``runs``; RunIdTaken when a given id is taken."""
+def reserve(runs: Path, run_id: str | None, stem: str, *, retryable: bool = False) -> Reservation:
+    """Reserve ``run_id`` (or a new id made from ``stem``) in ``runs``; RunIdTaken when a given id is taken.
+
+    ``retryable`` (a sweep's point, with its id given): an earlier attempt's hidden directory does not stop this
+    one, a finished record of that id does.
+    """
     check_runs_dir(runs)
     try:
         runs.mkdir(parents=True, exist_ok=True)
@@ -90,7 +110,8 @@ def reserve(runs: Path, run_id: str | None, stem: str) -> Reservation:
         raise RunsDirError(runs, f"cannot be made ({error.strerror})") from None
     for _ in range(_ATTEMPTS):
         candidate = check_run_id(run_id) if run_id is not None else new_run_id(stem)
-        partial, final = runs / layout.partial_name(candidate), runs / candidate
+        attempt = secrets.token_hex(4) if retryable else None
+        partial, final = runs / layout.partial_name(candidate, attempt), runs / candidate
         try:
             if final.exists():
                 raise FileExistsError(final)
@@ -101,5 +122,5 @@ def reserve(runs: Path, run_id: str | None, stem: str) -> Reservation:
             continue
         except OSError as error:
             raise RunsDirError(runs, f"cannot be written ({error.strerror})") from None
-        return Reservation(partial.resolve(), final)
+        return Reservation(partial.resolve(), final, retryable=retryable)
     raise RunsDirError(runs, f"gave no free run id in {_ATTEMPTS} attempts")

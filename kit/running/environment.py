@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -20,14 +21,36 @@ from kit import __version__, settings
 from kit.running import threads
 
 
+def _installed_state() -> tuple:
+    """The metadata folders (``NAME-VERSION.dist-info``) on every path Python imports from: what an install changes."""
+    state = []
+    for entry in sys.path:
+        try:
+            names = sorted(name for name in os.listdir(entry or ".") if name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            names = None
+        state.append((entry, names))
+    return tuple(state)
+
+
+#: The last listing of packages and the state it was read in: a sweep's runs, seconds apart, read it once.
+_listed: tuple[tuple, dict[str, str]] | None = None
+_listing = threading.Lock()
+
+
 def packages() -> dict[str, str]:
     """Every installed distribution and its version, by normalized name (``tensorflow-cpu``, PEP 503)."""
-    found = {}
-    for distribution in metadata.distributions():
-        name = distribution.metadata["Name"]
-        if name:
-            found[re.sub(r"[-_.]+", "-", name).lower()] = distribution.version
-    return dict(sorted(found.items()))
+    global _listed
+    with _listing:  # runs starting together wait for one listing instead of each reading 300 files
+        state = _installed_state()
+        if _listed is None or _listed[0] != state:
+            found = {}
+            for distribution in metadata.distributions():
+                name = distribution.metadata["Name"]
+                if name:
+                    found[re.sub(r"[-_.]+", "-", name).lower()] = distribution.version
+            _listed = (state, dict(sorted(found.items())))
+        return dict(_listed[1])
 
 
 def image() -> dict | None:

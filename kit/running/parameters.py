@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import datetime
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,15 @@ def _plain(name: str, value: Any, budget: _Budget, depth: int = 0) -> Any:
     raise ParameterValueError(
         name, f"is a {type(value).__name__}, which cannot be recorded: pass numbers, text, lists or mappings"
     )
+
+
+def plain_values(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
+    """Each ``(name, value)``'s value made plain (JSON's types), all within one budget of items and characters.
+
+    For values not yet matched to a parameter (a sweep's grid): ParameterValueError names the first that is not.
+    """
+    budget = _Budget()
+    return [_plain(name, value, budget) for name, value in pairs]
 
 
 def _recordable(value: Any) -> bool:

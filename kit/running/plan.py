@@ -18,7 +18,7 @@ from typing import Any
 
 from kit import settings
 from kit.errors import InvalidNotebook, NotVerifiable, OptionError, UnknownParameter, shown
-from kit.record import Invocation, Run
+from kit.record import Invocation, Run, Threads
 from kit.record.store import check_run_id, check_runs_dir
 from kit.running import notebook as notebooks
 from kit.running.notebook import Notebook
@@ -41,6 +41,8 @@ class Plan:
     runs_dir: Path
     #: None: a new id is made when the run starts.
     run_id: str | None = None
+    #: Another attempt may run this plan too (a sweep's point whose machine died): the first record takes the id.
+    retryable: bool = False
 
 
 def resolve(notebook: Notebook, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -75,9 +77,12 @@ def prepare(
     runs_dir: str | os.PathLike | None = None,
     run_id: str | None = None,
     timeout: float | None = None,
-    threads: int | None = None,
+    threads: int | Threads | None = None,
 ) -> Plan:
-    """Check everything about a run and decide what is left to decide; raise KitError for any mistake."""
+    """Check everything about a run and decide what is left to decide; raise KitError for any mistake.
+
+    ``threads``: a count, or counts a sweep chose for all its points (recorded with where they came from).
+    """
     if not isinstance(notebook, Notebook):
         notebook = notebooks.load(notebook)
     given, params = resolve(notebook, dict(parameters or {}))
@@ -85,7 +90,7 @@ def prepare(
         notebook=str(notebook.path),
         parameters=given,
         cwd=str(notebook.path.resolve().parent),
-        threads=choose(threads),
+        threads=threads if isinstance(threads, Threads) else choose(threads),
         hash_seed=hash_seed(params),
         kernel=notebook.kernel,
         timeout=check_timeout(timeout),

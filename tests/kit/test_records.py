@@ -23,7 +23,7 @@ def test_runs_table_lists_every_run_with_params_and_metrics(tmp_path, two_runs):
     result = kit_command("runs", cwd=tmp_path)
     assert result.returncode == 0
     header, *rows = result.stdout.splitlines()
-    assert header.split() == ["id", "notebook", "status", "started", "seconds", "params", "metrics"]
+    assert header.split() == ["id", "notebook", "status", "started", "seconds", "cpu_s", "peak_mb", "params", "metrics"]
     assert [row.split()[0] for row in rows] == ["s1", "s2"]
     assert "scale=2" in rows[1] and "score=" in rows[1] and "succeeded" in rows[1]
 
