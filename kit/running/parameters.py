@@ -286,13 +286,16 @@ def load_yaml(text: str) -> Any:
         raise ValueError("a value too large to read, or a date that does not exist") from None
 
 
-def read_file(path: str | Path) -> dict[str, Any]:
-    """A ``-f`` parameters file: a YAML mapping of parameter names to values (checked later, per parameter)."""
+def load_yaml_file(path: str | Path, what: str, fix: str = "write one 'name: value' per line") -> Any:
+    """The YAML value of ``path``, a file the user gave (``what``: a parameters file, a grid file).
+
+    It must be UTF-8 of at most 1 MB, each key given once; ParametersFileError (one line) otherwise.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ParametersFileError(path, f"is {size:,} bytes, more than a parameters file", "pass a smaller file")
+            raise ParametersFileError(path, f"is {size:,} bytes, more than {what}", "pass a smaller file")
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ParametersFileError(path, "is not UTF-8 text", "save it as UTF-8") from None
@@ -300,11 +303,16 @@ def read_file(path: str | Path) -> dict[str, Any]:
         problem = f"cannot be read ({getattr(error, 'strerror', None) or 'bad name'})"
         raise ParametersFileError(path, problem, "check the -f path") from None
     try:
-        values = load_yaml(text)
+        return load_yaml(text)
     except ValueError as error:
         if str(error).startswith("duplicate key"):
-            raise ParametersFileError(path, f"has a {error}", "give each parameter once") from None
-        raise ParametersFileError(path, f"is not valid YAML: {error}") from None
+            raise ParametersFileError(path, f"has a {error}", "give each key once") from None
+        raise ParametersFileError(path, f"is not valid YAML: {error}", fix) from None
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """A ``-f`` parameters file: a YAML mapping of parameter names to values (checked later, per parameter)."""
+    values = load_yaml_file(path, "a parameters file")
     if values is None:
         return {}
     if not isinstance(values, dict):

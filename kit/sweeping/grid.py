@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit.errors import GridError, ParametersFileError, shown, shown_path
+from kit.errors import GridError, shown, shown_path
 from kit.running.notebook import Notebook
-from kit.running.parameters import MAX_FILE_BYTES, from_text, load_yaml, plain_values
+from kit.running.parameters import from_text, load_yaml_file, plain_values
 
 #: More points than this is a typo (or a job for several sweeps); the sweep record lists every one.
 MAX_POINTS = 10_000
@@ -222,19 +222,5 @@ def from_options(notebook: Notebook, pairs: list[tuple[str, str]], files: list[s
 
 def read_file(path: str | Path) -> Grid:
     """A grid file: UTF-8 YAML of at most 1 MB with 'parameters', 'grid' and 'points' (see the module)."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ParametersFileError(path, f"is {size:,} bytes, more than a grid file", "pass a smaller file")
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ParametersFileError(path, "is not UTF-8 text", "save it as UTF-8") from None
-    except (OSError, ValueError) as error:
-        problem = f"cannot be read ({getattr(error, 'strerror', None) or 'bad name'})"
-        raise ParametersFileError(path, problem, "check the -f path") from None
-    try:
-        data = load_yaml(text)
-    except ValueError as error:
-        raise ParametersFileError(path, f"is not valid YAML: {error}", _FILE_FIX) from None
+    data = load_yaml_file(path, "a grid file", _FILE_FIX)
     return Grid.from_dict(data, shown_path(path, 60))
