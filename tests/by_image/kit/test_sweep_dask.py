@@ -42,6 +42,10 @@ NOTEBOOK = json.dumps({
 })  # fmt: skip
 
 
+#: Exits 0 when no kernel runs in the container (the image has no pgrep).
+NO_KERNEL = "import psutil; exit(any('ipykernel_launcher' in p.cmdline() for p in psutil.process_iter()))"
+
+
 @dataclass
 class Cluster:
     """The cluster's containers, its network, and the shared folder as the host sees it."""
@@ -145,3 +149,24 @@ def test_a_killed_workers_points_finish_on_the_other_once(cluster):
     assert killed.exists()  # the dead attempt's hidden directory: never shown as a run
     point = killed.name.removeprefix(".").split("+")[0]
     assert found[point]["host"] != victim.id[:12] and found[point]["status"] == "succeeded"  # a fresh record
+
+
+def test_ctrl_c_records_the_running_points_as_interrupted_and_starts_no_more(cluster):
+    driver = cluster.sweep("-p", "x", "0,1,2,3")
+    runs = cluster.shared / "runs"
+    wait_for(lambda: len(list(runs.glob(".*.partial/metrics.json"))) == 2, 120, "two points running", driver)
+    driver.kill(signal="SIGINT")  # tini (PID 1, -g) passes it to kit, as a terminal's Ctrl-C would
+    code, stdout, stderr = finished(driver)
+    assert code == 130, stderr[-3000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "interrupted: 0 of 4 points finished" in errors[0] and "--resume" in errors[0]
+    record = json.loads((runs / "sweeps" / Path(stdout.strip()).name / "sweep.json").read_text())
+    assert record["status"] == "interrupted"
+    assert sorted(point["status"] for point in record["points"]) == ["interrupted", "interrupted", "pending", "pending"]
+    found = records(cluster.shared)
+    assert sorted(found) == sorted(point["runs"][-1] for point in record["points"] if point["status"] != "pending")
+    assert [run["status"] for run in found.values()] == ["interrupted"] * 2
+    assert not list(runs.glob(".*.partial"))  # both started runs were completed on their workers
+    for worker in cluster.workers:  # and their kernels stopped: the workers are free for the next sweep
+        wait_for(lambda worker=worker: worker.exec_run(["python", "-c", NO_KERNEL]).exit_code == 0, 30,
+                 "the worker's kernels to exit", worker)  # fmt: skip
