@@ -133,20 +133,36 @@ def test_batch_inference_on_a_mounted_folder(containers, trained, tmp_path):
     assert predicted[0] == ["label", "probability_0", "probability_1"] and len(predicted) == len(data) + 1
 
 
+def refuses(url: str) -> bool:
+    """Whether the server no longer takes new connections (it is shutting down)."""
+    try:
+        get(f"{url}/v2/health/live", timeout=2)
+    except OSError:
+        return True
+    return False
+
+
 def test_docker_stop_lets_requests_in_flight_finish(containers, trained):
     container = containers.start(ports=PORTS)
     url = ready(container)
     port = host_port(container, "8080/tcp")
-    body = json.dumps(request_body(trained, repeat=100)).encode()  # 14,300 rows, 7 MB: each answer takes a while
+    body = json.dumps(request_body(trained, repeat=100)).encode()  # 14,300 rows, 7 MB
+    half = len(body) // 2
     connections = []
-    for _ in range(4):
+    for _ in range(4):  # headers and half the body: each request is in flight until the rest comes
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        connection.request("POST", "/v2/models/train_tabular/infer", body, {"Content-Type": "application/json"})
+        connection.putrequest("POST", "/v2/models/train_tabular/infer")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body[:half])
         connections.append(connection)
     wait_for(lambda: in_flight(url) >= 5, 30, "the four requests (and this one) to be in flight", container)
     started = time.monotonic()
     stopping = threading.Thread(target=container.stop, kwargs={"timeout": 3})
     stopping.start()
+    wait_for(lambda: refuses(url), 3, "the server to stop taking new connections", container)
+    for connection in connections:  # the server is shutting down: the requests it took still complete
+        connection.send(body[half:])
     statuses = [connection.getresponse().status for connection in connections]
     stopping.join()
     assert statuses == [200] * 4
