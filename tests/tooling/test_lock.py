@@ -1,5 +1,8 @@
 """The lock files: one source of truth, compiled for both architectures, mirrored in environment.yml."""
 
+import re
+import tomllib
+
 import pytest
 import yaml
 
@@ -45,3 +48,26 @@ def test_merge_marks_single_platform_packages_and_rejects_diverging_versions():
     assert merged["b"].marker == "platform_machine == 'x86_64'"
     with pytest.raises(lock.BuildError, match="pin it in the requirements"):
         lock.merge({"x86_64-manylinux_2_36": one, "aarch64-manylinux_2_36": lock.parse("a==1.1\n")})
+
+
+def _names(requirements: list[str]) -> set[str]:
+    """Distribution names of requirement strings, normalized as the lock spells them."""
+    return {
+        re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-") for requirement in requirements
+    }
+
+
+@pytest.mark.parametrize(
+    ("declared", "variant"),
+    [
+        pytest.param("dependencies", "cpu", id="dependencies-in-the-kit-image"),
+        pytest.param("ml", "cpu", id="ml-in-the-kit-image"),
+        pytest.param("dask", "cpu", id="dask-in-the-kit-image"),
+        pytest.param("serve", "cpu", id="serve-in-the-kit-image"),
+        pytest.param("serve", "serve", id="serve-in-the-model-image"),
+    ],
+)
+def test_what_pyproject_declares_is_pinned_by_the_lock_of_the_image_that_runs_it(declared, variant):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] if declared == "dependencies" else project["optional-dependencies"][declared]
+    assert _names(requirements) - set(lock.read(variant)) == set()
