@@ -50,8 +50,8 @@ lab: build ## build the image, then serve JupyterLab on port $(PORT) with this f
 build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs
 	$(BUILD) build --name $(IMAGE_NAME) --image $(IMAGE) --variant $(TF_VARIANT)
 
-model-image: ## build the model image of a run: make model-image RUN=runs/ID MODEL_IMAGE=name:tag
-	@[ -n "$(RUN)" ] || { echo "error: pass RUN=runs/ID, the run whose model to serve (kit runs lists them)" >&2; exit 2; }
+model-image: ## build the model image of a run: make model-image RUN=ID (or runs/ID) MODEL_IMAGE=name:tag
+	@[ -n "$(RUN)" ] || { echo "error: pass RUN=ID (or RUN=runs/ID), the run whose model to serve (kit runs lists them)" >&2; exit 2; }
 	$(BUILD) model --run "$(RUN)" --image $(MODEL_IMAGE)
 
 base: ## make sure the base image is here: pull it, else make it from Debian packages with debootstrap
@@ -88,8 +88,8 @@ browser: ## install Debian's chromium and chromium-driver for the browser test (
 	    chromium chromium-driver > /dev/null; \
 	else echo "chromium is not installed: the browser test will skip (and fail in CI); install Debian's chromium and chromium-driver"; fi
 
-lint: venv ## check style with ruff (also part of make test)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: venv ## check style with ruff and kit's layers with import-linter (also part of make test)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && PYTHONPATH=. $(VENV)/bin/lint-imports
 
 test: build venv devcontainer-cli browser ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)

@@ -2,7 +2,7 @@
 
 Prints one figure per line and writes them to bench/results/image.json. Run with `make bench`.
 Targets (issue 2): rebuild < 15 s; size within 10 % of the floor; docker run to /api/status < 3 s.
-The floor is what the image cannot do without: the base OS with Debian's Python (images/kit/Dockerfile's
+The floor is what the image cannot do without: the base OS with Debian's Python (the Dockerfile's
 `os` stage) plus the installed packages (/opt/venv).
 """
 

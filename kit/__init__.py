@@ -13,30 +13,36 @@ Importing kit is instant: every name below is loaded on first use (the imports u
 IDEs and readers where each one lives), and TensorFlow and scikit-learn are imported only by the functions that
 need them.
 
-The package, by audience: :mod:`kit.tracking` is what a notebook calls in its kernel; :mod:`kit.running`
-prepares and executes runs; :mod:`kit.sweeping` runs a notebook at every point of a grid, here, on Dask or as a
-Kubernetes Job; :mod:`kit.record` is the run record every part reads and writes; :mod:`kit.display`
-shows records; :mod:`kit.cli` is the ``kit`` command.
+The package, in layers whose imports point one way, down (import-linter checks it: ``[tool.importlinter]`` in
+pyproject.toml)::
+
+    cli                              the ``kit`` command
+    display | sweeping | serving     records for people; sweeps; a run's model over HTTP, in batches, on Kubernetes
+    running                          preparing and executing runs
+    tracking                         what a notebook calls in its kernel
+    models                           model formats and signatures
+    record                           the run and sweep records every part reads and writes
+    errors, k8s, settings            the base exception; what Kubernetes accepts in a manifest (names, images,
+                                     quantities); the names kit agrees on with the shell, image and kernels
+    exits, plainyaml, shorten,       exit codes; Kubernetes manifests as YAML without anchors; values shortened
+    version                          for messages; kit's version
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-try:
-    __version__ = version("kit")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+from kit.version import __version__
 
 if TYPE_CHECKING:
     from kit.display.report import report
     from kit.errors import KitError
+    from kit.models import load_model
     from kit.record import Run, find_run, list_runs
     from kit.record.comparison import compare
     from kit.running import execute, prepare, run, verify
     from kit.running.environment import environment
     from kit.sweeping import find_sweep, sweep
-    from kit.tracking import artifact_path, evaluate, load_model, log_metric, save_model, seed_everything
+    from kit.tracking import artifact_path, evaluate, log_metric, save_model, seed_everything
 
 __all__ = [
     "__version__",
@@ -71,7 +77,8 @@ _MODULES = {
     "kit.display.report": ("report",),
     "kit.running.environment": ("environment",),
     "kit.sweeping": ("sweep", "find_sweep"),
-    "kit.tracking": ("seed_everything", "log_metric", "artifact_path", "save_model", "load_model", "evaluate"),
+    "kit.tracking": ("seed_everything", "log_metric", "artifact_path", "save_model", "evaluate"),
+    "kit.models": ("load_model",),
     "kit.errors": ("KitError",),
 }
 _LAZY = {name: module for module, names in _MODULES.items() for name in names}

@@ -2,39 +2,22 @@
 
 ``str(error)`` is one short line that says what to do; the fields let callers tell the failures apart (a server
 answers a :class:`RunNotFound` with 404, a sweep tells :class:`RunIdTaken` from a user's mistake). Values given
-by a user are shown through :func:`shown`, so a huge value never makes a huge message.
+by a user are shown through :mod:`kit.shorten`, so a huge value never makes a huge message.
 """
 
 from __future__ import annotations
 
-import reprlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kit.exits import ExitCode
-
-if TYPE_CHECKING:
-    from kit.record.schema import Failure
-
-#: The longest piece of a user's value an error message quotes.
-SHOWN = 60
+from kit.shorten import brief, shown, shown_path
 
 
-def shown(value: Any, limit: int = SHOWN) -> str:
-    """``repr(value)``, cut to ``limit`` characters with its full length said: never echo a huge value."""
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):  # an integer of thousands of digits, a structure nested too deep
-        return f"<a {type(value).__name__} too large to show>"
-    if len(text) <= limit:
-        return text
-    return f"{text[: limit - 1]}… ({len(text)} characters)"
+class Described(Protocol):
+    """What a failed run's error needs of its failure (:class:`kit.record.schema.Failure`): one line saying it."""
 
-
-def shown_path(path: str | Path, limit: int = 100) -> str:
-    """A path for a message: whole when short, else its start and end around an ellipsis."""
-    text = str(path)
-    return text if len(text) <= limit else f"{text[: limit // 2 - 1]}…{text[-(limit // 2) :]}"
+    def describe(self) -> str: ...
 
 
 class KitError(Exception):
@@ -176,6 +159,15 @@ class RunNotFound(KitError):
         )
 
 
+class AmbiguousRef(KitError):
+    """A run or sweep named by a prefix that several share: nothing was chosen."""
+
+    def __init__(self, kind: str, ref: str, matches: list[str]) -> None:
+        self.ref, self.matches = ref, matches
+        named = ", ".join(matches[:3]) + (f" and {len(matches) - 3} more" if len(matches) > 3 else "")
+        super().__init__(f"{len(matches)} {kind}s start with {shown(ref)} ({named}): give more of the id")
+
+
 class DamagedRecord(KitError):
     """A file of a run record is missing, unreadable or of the wrong shape; nothing was changed."""
 
@@ -221,7 +213,7 @@ class RunFailed(RunError):
 
     exit_code = ExitCode.RUN_FAILED
 
-    def __init__(self, run_dir: Path, failure: Failure) -> None:
+    def __init__(self, run_dir: Path, failure: Described) -> None:
         self.failure = failure
         super().__init__(run_dir, f"{failure.describe()}; the record is in {shown_path(run_dir)} (kit report)")
 
@@ -258,15 +250,9 @@ class NotReproduced(KitError):
 # Sweeps
 
 
-#: A few items of a value, a few levels deep: quoting a huge value (a YAML "billion laughs") costs nothing.
-_BRIEF = reprlib.Repr()
-_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring, _BRIEF.maxlong, _BRIEF.maxother = 2, 3, 3, 24, 24, 24
-
-
 def _point(index: int, parameters: dict[str, Any]) -> str:
     """``point 7 (seed=7, model='forest')``, short whatever the values."""
-    values = ", ".join(f"{name}={_BRIEF.repr(value)}" for name, value in parameters.items())
-    return f"point {index} ({shown_path(values, 80)})" if values else f"point {index}"
+    return f"point {index} ({brief(parameters)})" if parameters else f"point {index}"
 
 
 class GridError(KitError):
@@ -411,6 +397,25 @@ class ModelNotFound(ModelError):
             path,
             f"no model file {shown_path(path)}: pass RUN/artifacts/NAME.keras or .skops (kit runs show RUN lists them)",
         )
+
+
+class ManifestError(OptionError):
+    """A value that would make a Kubernetes manifest the cluster refuses (``kit deploy``, ``--emit-k8s``).
+
+    Nothing was written. ``option`` is what to change: a flag, or the field of a manifest derived from the run.
+    """
+
+    def __init__(self, option: str, value: Any, problem: str, fix: str) -> None:
+        self.value, self.problem = value, problem
+        super().__init__(option, f"{option} {shown(value)} {problem}: {fix}")
+
+
+class OutputError(KitError):
+    """A folder or file a command was asked to write into that it cannot, or must not: nothing was written."""
+
+    def __init__(self, option: str, path: str | Path, problem: str, fix: str) -> None:
+        self.option, self.path, self.problem = option, Path(path), problem
+        super().__init__(f"{option} {shown_path(path)} {problem}: {fix}")
 
 
 class ServeError(KitError):

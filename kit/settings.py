@@ -19,7 +19,18 @@ RUN_ID_ENV = "KIT_RUN_ID"
 #: Set it (or pass ``kit run --threads``) to choose the thread count instead of the CPU quota.
 THREADS_ENV = "KIT_THREADS"
 
-#: The image's lock file, and the prefix of the variables its build sets (see images/kit/Dockerfile).
+#: Set in a model image (images/model/Dockerfile): the run it holds, so `kit serve` and `kit predict` need no RUN.
+MODEL_RUN_ENV = "KIT_MODEL_RUN"
+
+#: How each worker process of ``kit serve --workers N`` finds its model and options (set by kit.serving.server).
+SERVE_RUN_ENV = "KIT_SERVE_RUN"
+SERVE_NAME_ENV = "KIT_SERVE_NAME"
+SERVE_MAX_BODY_ENV = "KIT_SERVE_MAX_BODY"
+
+#: Set by Kubernetes in each pod of an Indexed Job: which completion, here which point of a sweep, the pod is.
+JOB_INDEX_ENV = "JOB_COMPLETION_INDEX"
+
+#: The image's lock file, and the prefix of the variables its build sets (see the top-level Dockerfile).
 IMAGE_LOCK = Path("/etc/kit/requirements.lock")
 IMAGE_ENV_PREFIX = "KIT_IMAGE_"
 

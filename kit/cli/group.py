@@ -9,9 +9,10 @@ import sys
 
 import click
 
-from kit import __version__
 from kit.errors import KitError
 from kit.exits import ExitCode
+from kit.shorten import cut
+from kit.version import __version__
 
 #: An error line is read, not scrolled: longer messages are cut (a huge value is never echoed in full).
 MAX_LINE = 280
@@ -33,9 +34,7 @@ def cli() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    line = " ".join(message.split())
-    if len(line) > MAX_LINE:
-        line = line[: MAX_LINE - 1] + "…"
+    line = cut(" ".join(message.split()), MAX_LINE)
     click.echo(f"error: {line}", err=True)
     sys.exit(code)
 

@@ -8,6 +8,7 @@ import click
 
 from kit.cli.group import cli
 from kit.cli.options import RUNS_DIR
+from kit.cli.output import echo_path
 from kit.errors import NotReproduced, RunError
 
 
@@ -16,8 +17,9 @@ from kit.errors import NotReproduced, RunError
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def params(notebook: str, as_json: bool) -> None:
     """List NOTEBOOK's parameters with their type and default."""
-    from kit.display.text import short, table
+    from kit.display.text import table
     from kit.running.notebook import load
+    from kit.shorten import short
 
     found = load(notebook).parameters
     if as_json:
@@ -64,9 +66,9 @@ def run(notebook, pairs, files, runs_dir, run_id, timeout, threads) -> None:
     try:
         record = execute(plan, progress=True)
     except RunError as error:
-        click.echo(error.run_dir)
+        echo_path(error.run_dir)
         raise
-    click.echo(record.path)
+    echo_path(record.path)
 
 
 @cli.command("verify")
@@ -81,7 +83,7 @@ def verify_command(run_ref, runs_dir, run_id) -> None:
     try:
         result = verify(run_ref, runs_dir=runs_dir, run_id=run_id, progress=True)
     except RunError as error:
-        click.echo(error.run_dir)
+        echo_path(error.run_dir)
         raise
     click.echo(comparison(result))
     if not result.reproduced:

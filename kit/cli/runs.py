@@ -6,9 +6,9 @@ import json
 
 import click
 
-from kit import settings
 from kit.cli.group import cli
 from kit.cli.options import RUNS_DIR
+from kit.cli.output import echo_path
 
 
 @cli.group(invoke_without_command=True)
@@ -27,26 +27,29 @@ def runs(context, runs_dir) -> None:
 
 @runs.command("show")
 @click.argument("run_ref", metavar="RUN")
+@RUNS_DIR
 @click.pass_obj
-def show_command(runs_dir, run_ref) -> None:
+def show_command(group_runs_dir, run_ref, runs_dir) -> None:
     """Show one run's status, parameters, metrics, artifacts and settings."""
     from kit.display.summary import summarize
     from kit.display.text import show
     from kit.record import find_run
 
-    click.echo(show(summarize(find_run(run_ref, runs_dir).check())))
+    click.echo(show(summarize(find_run(run_ref, runs_dir or group_runs_dir).check())))
 
 
 @runs.command()
 @click.argument("a", metavar="RUN_A")
 @click.argument("b", metavar="RUN_B")
+@RUNS_DIR
 @click.pass_obj
-def diff(runs_dir, a, b) -> None:
+def diff(group_runs_dir, a, b, runs_dir) -> None:
     """Show how two runs differ: parameters, metrics, artifacts and environment."""
     from kit.display.text import comparison
     from kit.record import find_run
     from kit.record.comparison import compare
 
+    runs_dir = runs_dir or group_runs_dir  # `kit runs --runs-dir D diff A B` and `kit runs diff A B --runs-dir D`
     click.echo(comparison(compare(find_run(a, runs_dir).check(), find_run(b, runs_dir).check())))
 
 
@@ -57,24 +60,16 @@ def diff(runs_dir, a, b) -> None:
 @click.option("-o", "--output", help="Where to write [default: RUN/report.html, or the sweep's folder].")
 def report_command(run_ref, runs_dir, hide_code, output) -> None:
     """Write an HTML report of RUN (record, notebook, plots) or of SWEEP (points, metrics against parameters)."""
+    from kit.display import sweep
     from kit.display.report import report
-    from kit.errors import RunNotFound
-    from kit.record import find_run
+    from kit.record import Run
+    from kit.record.sweep import find_run_or_sweep
 
-    try:
-        run = find_run(run_ref, runs_dir)
-    except RunNotFound:
-        from kit.display import sweep
-        from kit.errors import SweepNotFound
-        from kit.sweeping import find_sweep
-
-        try:
-            found = find_sweep(run_ref, runs_dir)
-        except SweepNotFound:
-            raise RunNotFound(run_ref, settings.runs_dir(runs_dir)) from None
-        click.echo(sweep.report(found, output))
-        return
-    click.echo(report(run.check(), output, hide_code=hide_code))
+    found = find_run_or_sweep(run_ref, runs_dir)
+    if isinstance(found, Run):
+        echo_path(report(found.check(), output, hide_code=hide_code))
+    else:
+        echo_path(sweep.report(found, output))
 
 
 @cli.command("env")

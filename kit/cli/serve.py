@@ -6,18 +6,17 @@ import os
 
 import click
 
+from kit import settings
 from kit.cli.group import cli
 from kit.cli.options import RUNS_DIR
+from kit.cli.output import echo_path
 from kit.errors import KitError
-
-#: Set in a model image: the run it holds, so that `kit serve` and `kit predict INPUT` need no RUN.
-MODEL_RUN_ENV = "KIT_MODEL_RUN"
 
 
 def _run_or_default(run_ref: str | None) -> str:
-    run_ref = run_ref or os.environ.get(MODEL_RUN_ENV)
+    run_ref = run_ref or os.environ.get(settings.MODEL_RUN_ENV)
     if not run_ref:
-        raise KitError(f"which run's model? pass RUN (a run id or directory), or set {MODEL_RUN_ENV}")
+        raise KitError(f"which run's model? pass RUN (a run id or directory), or set {settings.MODEL_RUN_ENV}")
     return run_ref
 
 
@@ -28,17 +27,20 @@ def _run_or_default(run_ref: str | None) -> str:
 @click.option("--port", type=int, default=8080, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Server processes, each with the model.")
 @click.option("--name", help="The model's name in the URLs [default: the notebook's name].")
-@click.option("--max-body-mb", type=float, default=16, show_default=True, help="The largest request body, in MB.")
+@click.option(
+    "--max-body-mb", type=float, default=16, show_default=True, help="The largest request body, in MB (0.001 to 1024)."
+)
 def serve_command(run_ref, runs_dir, host, port, workers, name, max_body_mb) -> None:
     """Serve RUN's model over HTTP with the Open Inference Protocol (KServe V2), and Prometheus metrics.
 
     In a model image RUN is the run inside it ($KIT_MODEL_RUN).
     """
     from kit.serving.model import open_model
-    from kit.serving.server import serve
+    from kit.serving.server import body_bytes, serve
 
+    max_body = body_bytes(max_body_mb)
     served = open_model(_run_or_default(run_ref), runs_dir, name=name)
-    serve(served, host=host, port=port, workers=workers, max_body=int(max_body_mb * (1 << 20)))
+    serve(served, host=host, port=port, workers=workers, max_body=max_body)
 
 
 @cli.command("predict")
@@ -56,9 +58,9 @@ def predict_command(paths, runs_dir, output) -> None:
     if len(paths) > 2:
         raise click.UsageError(f"got {len(paths)} arguments: pass RUN INPUT (or INPUT alone in a model image)")
     run_ref, source = paths if len(paths) == 2 else (_run_or_default(None), paths[0])
-    path, count = predict_file(open_model(run_ref, runs_dir), source, output)
+    path, count = predict_file(open_model(run_ref, runs_dir), source, output, runs_dir=runs_dir)
     click.echo(f"{count} rows predicted", err=True)
-    click.echo(path)
+    echo_path(path)
 
 
 @cli.command("deploy")
@@ -76,4 +78,4 @@ def deploy_command(run_ref, runs_dir, image, output, replicas, cpu, memory) -> N
 
     served = open_model(run_ref, runs_dir)
     for path in kubernetes.write(served, image, output, replicas=replicas, cpu=cpu, memory=memory):
-        click.echo(path)
+        echo_path(path)

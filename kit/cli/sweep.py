@@ -11,6 +11,7 @@ import click
 
 from kit.cli.group import cli
 from kit.cli.options import RUNS_DIR
+from kit.cli.output import echo_path
 from kit.errors import GridError
 
 
@@ -58,7 +59,9 @@ def sweep() -> None:
     metavar="tcp://HOST:8786",
     help="Run the points on this Dask scheduler's workers (the kit image, sharing the runs directory).",
 )
-@click.option("--resume", "resumed", metavar="SWEEP", help="Run again the points of SWEEP that have no succeeded run.")
+@click.option("--resume", "resumed", metavar="SWEEP",
+              help="Run again the points of SWEEP that have no succeeded run, where it ran (its --scheduler) unless "
+                   "--workers N (here) or --scheduler says otherwise.")  # fmt: skip
 @click.option("--emit-k8s", "k8s_dir", metavar="DIR", help="Write the sweep as a Kubernetes Indexed Job into DIR.")
 @click.option("--k8s-image", help="The image the Job's pods run [default: kit:latest].")
 @click.option("--k8s-claim", help="The PersistentVolumeClaim the pods write runs to [default: kit-runs].")
@@ -76,7 +79,7 @@ def start(notebook, pairs, files, workers, threads, timeout, runs_dir, scheduler
     from kit.sweeping import driver
     from kit.sweeping.grid import from_options
 
-    if (k8s_image or k8s_claim) and not k8s_dir:
+    if (k8s_image is not None or k8s_claim is not None) and k8s_dir is None:
         raise GridError("--k8s-image and --k8s-claim go with --emit-k8s DIR")
     if resumed is not None:
         given = [name for name, value in (("NOTEBOOK", notebook), ("-p", pairs), ("-f", files), ("--threads", threads),
@@ -93,10 +96,14 @@ def start(notebook, pairs, files, workers, threads, timeout, runs_dir, scheduler
     if k8s_dir is not None:
         if scheduler is not None:
             raise GridError("--emit-k8s writes a Job for Kubernetes to run: leave out --scheduler")
-        written = driver.emit_kubernetes(checked, grid, k8s_dir, workers=workers, threads=threads, timeout=timeout,
-                                         runs_dir=runs_dir, image=k8s_image or "kit:latest",
-                                         claim=k8s_claim or "kit-runs")  # fmt: skip
-        click.echo("\n".join(map(str, written)))
+        emitted = driver.emit_kubernetes(checked, grid, k8s_dir, workers=workers, threads=threads, timeout=timeout,
+                                         runs_dir=runs_dir, image="kit:latest" if k8s_image is None else k8s_image,
+                                         claim="kit-runs" if k8s_claim is None else k8s_claim)  # fmt: skip
+        click.echo(f"sweep {emitted.sweep_id} written as the Job {emitted.job}: kubectl apply -f {k8s_dir}/pvc.yaml "
+                   f"&& kubectl apply -f {k8s_dir}/job.yaml; then `kit sweep show {emitted.sweep_id}` on the claim",
+                   err=True)  # fmt: skip
+        for path in emitted.files:
+            echo_path(path)
         return
     _echo_path(lambda: driver.sweep(checked, grid, workers=workers, threads=threads, timeout=timeout,
                                     runs_dir=runs_dir, scheduler=scheduler, progress=True))  # fmt: skip
@@ -109,9 +116,9 @@ def _echo_path(run_sweep) -> None:
     try:
         found = run_sweep()
     except (SweepFailed, SweepInterrupted) as error:
-        click.echo(error.path)
+        echo_path(error.path)
         raise
-    click.echo(found.path)
+    echo_path(found.path)
 
 
 @sweep.command("show")

@@ -1,88 +1,23 @@
-"""A sweep for people: its progress on stderr, its table of points (``kit sweep show``), its HTML report.
+"""A sweep for people: its table of points (``kit sweep show``) and its HTML report.
 
-:func:`summarize` collects each point's row (parameters, metrics, resources) as plain data once; :func:`table` and
-:func:`report` render it.
+Its progress on stderr is :mod:`kit.sweeping.progress`'s. :func:`summarize` collects each point's row
+(parameters, metrics, resources) as plain data once; :func:`table` and :func:`report` render it.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import os
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.display.text import short
+from kit.display import page
 from kit.display.text import table as text_table
-from kit.errors import OptionError, ReportError
+from kit.errors import DamagedRecord, OptionError
 from kit.record import Damaged, Run
-from kit.record.jsonfile import write_text
-from kit.sweeping.point import Outcome
-from kit.sweeping.record import PointStatus, Sweep, SweepInfo
-
-# Progress
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Points done (failed among them) and running, out of ``total``, since ``started`` (time.monotonic)."""
-
-    sweep_id: str
-    total: int
-    started: float
-    done: int = 0
-    failed: int = 0
-    running: int = 0
-
-    def add(self, outcome: Outcome, running: int) -> Progress:
-        if outcome.status is PointStatus.PENDING:  # stopped before it started
-            return replace(self, running=running)
-        failed = self.failed + (outcome.status is not PointStatus.SUCCEEDED)
-        return replace(self, done=self.done + 1, failed=failed, running=running)
-
-    def eta_s(self) -> float | None:
-        """Seconds left at the pace so far; None before the first point finishes."""
-        if not self.done:
-            return None
-        return (time.monotonic() - self.started) / self.done * (self.total - self.done)
-
-    def opening(self, info: SweepInfo, runs: Path) -> str:
-        where = f"on {info.scheduler}" if info.scheduler else f"{info.workers} at a time"
-        threads = info.threads.intra_op
-        return (f"sweep {info.sweep_id}: {self.total} points of {info.notebook}, {where}, {threads} "
-                f"thread{'s' if threads > 1 else ''} each; runs in {runs}")  # fmt: skip
-
-    def line(self, outcome: Outcome, parameters: dict[str, Any]) -> str:
-        took = f" in {outcome.duration_s:.1f} s" if outcome.duration_s is not None else ""
-        why = (
-            f" ({short(outcome.message, 120)})"
-            if outcome.message and outcome.status is not PointStatus.SUCCEEDED
-            else ""
-        )
-        eta = self.eta_s()
-        left = f", ETA {_duration(eta)}" if eta is not None and self.done < self.total else ""
-        return (f"[{self.done}/{self.total}] point {outcome.index} ({brief(parameters)}) {outcome.status.value}{took}"
-                f"{why}; {self.failed} failed, {self.running} running{left}")  # fmt: skip
-
-    def closing(self, info: SweepInfo) -> str:
-        counts: dict[str, int] = {}
-        for point in info.points:
-            counts[point.status.value] = counts.get(point.status.value, 0) + 1
-        said = ", ".join(f"{count} {status}" for status, count in counts.items())
-        return f"sweep {info.sweep_id} {info.status.value}: {said}, in {_duration(time.monotonic() - self.started)}"
-
-
-def brief(parameters: dict[str, Any], width: int = 60) -> str:
-    return short(" ".join(f"{name}={short(value, 24)}" for name, value in parameters.items()), width) or "defaults"
-
+from kit.record.sweep import PointStatus, Sweep, SweepInfo
+from kit.shorten import short
 
 # The table of points
 
@@ -135,7 +70,13 @@ def summarize(found: Sweep) -> SweepSummary:
                 cpu, peak = run.info.resources.cpu_s, run.info.resources.peak_mb
             if run.info.failure and not message:
                 message = run.info.failure.describe()
-        swept = {name: point.parameters.get(name) for name in found.info.swept} or point.parameters
+        values = point.parameters
+        if isinstance(run, Run):
+            try:  # what the run ran with: a parameter a point left out shows its default, not null
+                values = {**run.params, **point.parameters}
+            except DamagedRecord as error:
+                message = message or str(error)
+        swept = {name: values.get(name) for name in found.info.swept} or point.parameters
         rows.append(PointRow(point.index, status, run.id if run else (point.runs[-1] if point.runs else ""),
                              swept, metrics, seconds, cpu, peak, message))  # fmt: skip
     return SweepSummary(found.info, found.path, found.runs_dir, rows)
@@ -191,12 +132,29 @@ def table(summary: SweepSummary, sort: str | None = None) -> str:
 
 # The HTML report
 
+#: The size of a plot and its margins (left, right, top, bottom), in pixels.
+PLOT = {"width": 380, "height": 240, "left": 58, "right": 14, "top": 28, "bottom": 42}
 
-def _svg_plot(metric: str, parameter: str, pairs: list[tuple[Any, float]]) -> str:
-    """A small scatter plot of ``metric`` against ``parameter`` as inline SVG (no plotting library needed)."""
-    width, height, left, right, top, bottom = 380, 240, 58, 14, 28, 42
-    plot_w, plot_h = width - left - right, height - top - bottom
+
+@dataclass(frozen=True)
+class Plot:
+    """A scatter plot of a metric against a parameter, as plain data: positions in pixels, labels as text."""
+
+    title: str
+    parameter: str
+    dots: list[tuple[float, float]]
+    #: Labels along the x axis, at their position in pixels.
+    ticks: list[tuple[float, str]]
+    y_low: str
+    y_high: str
+
+
+def _plot(metric: str, parameter: str, pairs: list[tuple[Any, float]]) -> Plot:
+    """``metric`` against ``parameter``: numbers on a linear (or, over two decades, log) axis, else categories."""
+    plot_w = PLOT["width"] - PLOT["left"] - PLOT["right"]
+    plot_h = PLOT["height"] - PLOT["top"] - PLOT["bottom"]
     numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x, _ in pairs)
+    logarithmic = False
     if numeric:
         xs = [float(x) for x, _ in pairs]
         logarithmic = min(xs) > 0 and max(xs) / min(xs) >= 100
@@ -214,54 +172,28 @@ def _svg_plot(metric: str, parameter: str, pairs: list[tuple[Any, float]]) -> st
     def at(value: float, start: float, end: float) -> float:
         return 0.5 if end == start else (value - start) / (end - start)
 
-    dots = "".join(
-        f'<circle cx="{left + at(x, low, high) * plot_w:.1f}" cy="{top + (1 - at(y, y_low, y_high)) * plot_h:.1f}" '
-        f'r="4" fill="#1f77b4" fill-opacity="0.75"/>'
-        for x, y in zip(xs, ys, strict=True)
-    )
-    ticks = "".join(
-        f'<text x="{left + share * plot_w:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
-        f"{html.escape(text)}</text>"
-        for share, text in labels
-    )
-    title = html.escape(f"{metric} against {parameter}" + (" (log scale)" if numeric and logarithmic else ""))
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-        f'font-size="11"><text x="{left}" y="16" font-size="13">{title}</text>'
-        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>'
-        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{html.escape(short(y_high, 9))}</text>'
-        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">{html.escape(short(y_low, 9))}</text>'
-        f'{ticks}<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle">{html.escape(parameter)}</text>'
-        f"{dots}</svg>"
-    )
+    dots = [(PLOT["left"] + at(x, low, high) * plot_w, PLOT["top"] + (1 - at(y, y_low, y_high)) * plot_h)
+            for x, y in zip(xs, ys, strict=True)]  # fmt: skip
+    ticks = [(PLOT["left"] + share * plot_w, text) for share, text in labels]
+    title = f"{metric} against {parameter}" + (" (log scale)" if logarithmic else "")
+    return Plot(title, parameter, dots, ticks, short(y_low, 9), short(y_high, 9))
 
 
-def _plots(summary: SweepSummary) -> list[str]:
+def _plots(summary: SweepSummary) -> list[Plot]:
     plots = []
     for metric in summary.metric_names:
         for parameter in summary.info.swept:
             pairs = [(row.parameters.get(parameter), row.metrics[metric]) for row in summary.rows
                      if row.status == PointStatus.SUCCEEDED.value and metric in row.metrics]  # fmt: skip
             if pairs:
-                plots.append(_svg_plot(metric, parameter, pairs))
+                plots.append(_plot(metric, parameter, pairs))
     return plots
 
 
-def _html_table(summary: SweepSummary, output: Path) -> str:
-    swept, metrics = list(summary.info.swept), summary.metric_names
-    head = ["point", "status", *swept, *metrics, "seconds", "cpu s", "peak MB", "run"]
-    lines = ["<table>", "<tr>" + "".join(f"<th>{html.escape(name)}</th>" for name in head) + "</tr>"]
-    for row in summary.rows:
-        link = os.path.relpath(summary.runs_dir / row.run_id, output.parent) if row.run_id else ""
-        cells = [str(row.index), row.status, *(short(row.parameters.get(name), 40) for name in swept),
-                 *(short(row.metrics.get(name, ""), 16) for name in metrics), _figure(row.seconds),
-                 _figure(row.cpu_s), _figure(row.peak_mb, 0)]  # fmt: skip
-        run = f'<a href="{html.escape(link)}/">{html.escape(row.run_id)}</a>' if link else ""
-        title = f' title="{html.escape(row.message)}"' if row.message else ""
-        lines.append(
-            f"<tr{title}>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + f"<td>{run}</td></tr>"
-        )
-    return "\n".join([*lines, "</table>"])
+def _cells(summary: SweepSummary, row: PointRow) -> list[str]:
+    return [str(row.index), row.status, *(short(row.parameters.get(name), 40) for name in summary.info.swept),
+            *(short(row.metrics.get(name, ""), 16) for name in summary.metric_names), _figure(row.seconds),
+            _figure(row.cpu_s), _figure(row.peak_mb, 0)]  # fmt: skip
 
 
 def report(found: Sweep, output: str | os.PathLike | None = None) -> Path:
@@ -269,24 +201,13 @@ def report(found: Sweep, output: str | os.PathLike | None = None) -> Path:
 
     The page has the table of points and a plot of each metric against each swept parameter.
     """
-    path = Path(output) if output else found.layout.report
-    if path.is_dir() or not path.parent.is_dir():
-        raise ReportError(path, "it is a directory" if path.is_dir() else f"no folder {path.parent}")
+    path = page.check(Path(output) if output else found.layout.report)
     summary = summarize(found)
-    info = summary.info
-    page = "\n".join([
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Sweep {html.escape(info.sweep_id)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}svg{margin:8px}</style></head><body>",
-        f"<h1>Sweep <code>{html.escape(info.sweep_id)}</code></h1>",
-        f"<p><b>{info.status.value}</b> · <code>{html.escape(info.notebook)}</code> · {len(info.points)} points · "
-        f"started {info.started} · ended {info.ended or '-'} · {info.threads.intra_op} threads per run</p>",
-        _html_table(summary, path), "<h2>Metrics against parameters</h2>",
-        "".join(_plots(summary)) or "<p>No succeeded point logged a metric.</p>", "</body></html>",
-    ])  # fmt: skip
-    try:
-        write_text(path, page)
-    except OSError as error:
-        raise ReportError(path, error.strerror or type(error).__name__) from None
-    return path
+    rows = [
+        {"cells": _cells(summary, row), "title": row.message, "run_id": row.run_id,
+         "link": os.path.relpath(summary.runs_dir / row.run_id, path.parent) if row.run_id else ""}
+        for row in summary.rows
+    ]  # fmt: skip
+    head = ["point", "status", *summary.info.swept, *summary.metric_names, "seconds", "cpu s", "peak MB", "run"]
+    html = page.render("sweep.html.j2", info=summary.info, head=head, rows=rows, plots=_plots(summary), size=PLOT)
+    return page.write(path, html)

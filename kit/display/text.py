@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from kit.display.summary import RunSummary
 from kit.record import Damaged, Run
 from kit.record.comparison import SECTIONS, Comparison, flatten
+from kit.shorten import short
 
 WIDE = 48
-
-
-def short(value: Any, width: int = 200) -> str:
-    """A value as one short line: floats to 6 significant digits, the rest as JSON, cut to ``width``."""
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    elif isinstance(value, str):
-        text = value
-    else:
-        try:
-            text = json.dumps(value)
-        except (ValueError, TypeError, RecursionError):
-            text = repr(value)
-    text = " ".join(text.split()) if "\n" in text else text
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _pairs(values: dict, width: int = WIDE) -> str:

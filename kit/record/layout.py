@@ -17,7 +17,7 @@
       scratch/                  metrics and artifacts logged outside kit run (JupyterLab)
       sweeps/                   sweep records (kit sweep); each point of a sweep is an ordinary run above
         SWEEP/
-          sweep.json            the grid, the points, their runs and statuses (kit.sweeping.record.SweepInfo)
+          sweep.json            the grid, the points, their runs and statuses (kit.record.sweep.SweepInfo)
           .lock                 held (flock) by the kit process running the sweep
           report.html           kit report SWEEP (derived, not part of the record)
 """
@@ -58,12 +58,19 @@ SWEEP_REPORT = "report.html"
 ATTEMPT_SEPARATOR = "+"
 #: The longest run id: its hidden ``.ID.partial`` name must fit a file name (255 bytes) too.
 MAX_RUN_ID = 128
+#: What every command takes for the newest run (``kit verify latest``) or sweep (``kit sweep show latest``).
+LATEST = "latest"
 
 
 def partial_name(run_id: str, attempt: str | None = None) -> str:
     """The hidden directory a run is written in: ``.ID.partial``, or ``.ID+ATTEMPT.partial`` for one attempt."""
     stem = f"{run_id}{ATTEMPT_SEPARATOR}{attempt}" if attempt else run_id
     return f"{PARTIAL_PREFIX}{stem}{PARTIAL_SUFFIX}"
+
+
+def could_be_a_prefix(ref: str) -> bool:
+    """Whether ``ref`` may be the start of an id: a name of the characters ids have (not a path, not empty)."""
+    return 0 < len(ref) <= MAX_RUN_ID and ref.replace(".", "").replace("_", "").replace("-", "").isalnum()
 
 
 def is_listed(path: Path) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kit import settings
-from kit.errors import DamagedRecord, RunNotFound, RunsDirError
+from kit.errors import AmbiguousRef, DamagedRecord, RunNotFound, RunsDirError
 from kit.record import layout, schema
 from kit.record.jsonfile import read_json
 from kit.record.layout import RunLayout
@@ -153,7 +153,10 @@ def _looks_like_a_run(path: Path) -> bool:
 
 
 def find_run(run: str | os.PathLike, runs_dir: str | os.PathLike | None = None) -> Run:
-    """A run by its directory or by its id in the runs directory (RunNotFound, DamagedRecord)."""
+    """A run by its directory, its id in the runs directory, a unique start of its id, or ``latest`` (the newest).
+
+    RunNotFound, AmbiguousRef (several ids start so), DamagedRecord.
+    """
     runs = settings.runs_dir(runs_dir)
     for candidate in (Path(run), runs / str(run)):
         try:
@@ -161,7 +164,26 @@ def find_run(run: str | os.PathLike, runs_dir: str | os.PathLike | None = None) 
                 return Run.open(candidate)
         except (OSError, ValueError):  # a name too long, or with a NUL byte: not a run
             continue
+    ref = str(run)
+    if ref == layout.LATEST:
+        newest = list_runs(runs)
+        if newest:
+            return max(newest, key=lambda found: (found.info.started, found.id))
+    elif layout.could_be_a_prefix(ref):
+        matches = [path for path in _entries(runs) if path.name.startswith(ref) and _looks_like_a_run(path)]
+        if len(matches) == 1:
+            return Run.open(matches[0])
+        if matches:
+            raise AmbiguousRef("run", ref, sorted(path.name for path in matches))
     raise RunNotFound(run, runs)
+
+
+def _entries(runs: Path) -> list[Path]:
+    """The entries of the runs directory that may be runs; none when it cannot be listed."""
+    try:
+        return [path for path in runs.iterdir() if layout.is_listed(path)]
+    except OSError:
+        return []
 
 
 def scan(runs_dir: str | os.PathLike | None = None) -> list[Run | Damaged]:

@@ -8,9 +8,12 @@ caught: a missing field or a value of the wrong type raises ValueError naming it
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from kit.record import codec
+from kit.shorten import cut
 
 #: The environment variables each threaded library reads at load time, for its intra-op thread pool.
 INTRA_OP_VARIABLES = (
@@ -33,22 +36,8 @@ class RunStatus(StrEnum):
     INTERRUPTED = "interrupted"
 
 
-def _get(data: Any, key: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
-    """``data[key]``, checked to be of ``kind`` (never a bool; None when ``optional``); ValueError names it."""
-    if not isinstance(data, dict):
-        raise ValueError(f"is not a JSON object where {key!r} should be")
-    value = data.get(key)
-    if value is None and optional:
-        return None
-    if key not in data:
-        raise ValueError(f"has no {key!r}")
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ValueError(f"has {key!r} of the wrong type ({type(value).__name__})")
-    return value
-
-
 @dataclass(frozen=True)
-class Failure:
+class Failure(codec.Encodable):
     """Where and how a run failed. ``cell_index`` is papermill's (counted from 0, the injected cell included)."""
 
     ename: str
@@ -63,32 +52,14 @@ class Failure:
         else:
             where = f"cell {self.cell_index}" + (f" (In [{self.execution_count}])" if self.execution_count else "")
         first = next((line.strip() for line in self.evalue.splitlines() if line.strip()), "")
-        if len(first) > 160:
-            first = first[:159] + "…"
+        first = cut(first, 160)
         detail = f"{self.ename}: {first.rstrip('.')}" if first else self.ename
         fix = ": pass a larger --timeout, or none" if self.ename == "CellTimeoutError" else ""
         return f"{where} failed with {detail}{fix}"
 
-    def to_dict(self) -> dict:
-        return {
-            "cell_index": self.cell_index,
-            "execution_count": self.execution_count,
-            "ename": self.ename,
-            "evalue": self.evalue,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Failure:
-        return cls(
-            ename=_get(data, "ename", str),
-            evalue=_get(data, "evalue", str, optional=True) or "",
-            cell_index=_get(data, "cell_index", int, optional=True),
-            execution_count=_get(data, "execution_count", int, optional=True),
-        )
-
 
 @dataclass(frozen=True)
-class Threads:
+class Threads(codec.Encodable):
     """The thread counts of a run and where they came from (``cpu-quota``, ``KIT_THREADS``, ``given``, ``record``).
 
     Results of TensorFlow (and of threaded BLAS reductions) depend on how many threads split the work, not on how
@@ -97,29 +68,27 @@ class Threads:
 
     intra_op: int
     inter_op: int
-    source: str
+    source: str = "record"
+
+    def __post_init__(self) -> None:
+        if min(self.intra_op, self.inter_op) < 1:
+            raise ValueError("has a thread count below 1")
 
     def variables(self) -> dict[str, str]:
         """The environment that applies these counts in a kernel."""
         return {**{name: str(self.intra_op) for name in INTRA_OP_VARIABLES}, INTER_OP_VARIABLE: str(self.inter_op)}
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "variables": self.variables()}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Threads:
-        counts = [_get(data, key, int) for key in ("intra_op", "inter_op")]
-        if min(counts) < 1:
-            raise ValueError("has a thread count below 1")
-        return cls(*counts, _get(data, "source", str, optional=True) or "record")
+        return {**codec.encode(self), "variables": self.variables()}  # the variables, for people reading the file
 
 
 @dataclass(frozen=True)
-class Invocation:
+class Invocation(codec.Encodable):
     """How a run was asked for, resolved: what ``kit verify`` replays to make the same run again."""
 
     #: The notebook as it was given (shown in tables); the run's own notebook.ipynb is what verify executes.
-    notebook: str
+    #: Not written here: status.json has it once, beside the invocation.
+    notebook: str = codec.field(skip=True)
     #: The parameters given, converted to their types; the others ran with their defaults (params.json has all).
     parameters: dict[str, Any]
     #: The directory the kernel worked in.
@@ -133,33 +102,14 @@ class Invocation:
     #: The id of the run this one re-executes (``kit verify``).
     verifies: str | None = None
 
-    def to_dict(self) -> dict:
-        return {
-            "parameters": self.parameters,
-            "timeout": self.timeout,
-            "cwd": self.cwd,
-            "kernel": self.kernel,
-            "threads": self.threads.to_dict(),
-            "hash_seed": self.hash_seed,
-            "verifies": self.verifies,
-        }
 
-    @classmethod
-    def from_dict(cls, data: Any, notebook: str) -> Invocation:
-        return cls(
-            notebook=notebook,
-            parameters=_get(data, "parameters", dict),
-            cwd=_get(data, "cwd", str),
-            threads=Threads.from_dict(_get(data, "threads", dict)),
-            hash_seed=_get(data, "hash_seed", str),
-            kernel=_get(data, "kernel", str, optional=True) or "python3",
-            timeout=_get(data, "timeout", (int, float), optional=True),
-            verifies=_get(data, "verifies", str, optional=True),
-        )
+def _invocation(value: Any, status: dict) -> Invocation:
+    """The invocation in status.json, with the notebook it holds once, beside it."""
+    return Invocation.from_dict(value, notebook=status["notebook"])
 
 
 @dataclass(frozen=True)
-class Resources:
+class Resources(codec.Encodable):
     """What a run's kernel and the processes it started used (see :mod:`kit.running.resources`)."""
 
     #: User and system CPU seconds of the kernel and its child processes, kernel start-up included.
@@ -169,27 +119,17 @@ class Resources:
     #: How often the process tree was sampled: a peak shorter than this may be missed (the kernel's own is not).
     interval_s: float
 
+    def __post_init__(self) -> None:
+        if min(self.cpu_s, self.peak_rss_bytes, self.interval_s) < 0:
+            raise ValueError("has a negative resource figure")
+
     @property
     def peak_mb(self) -> float:
         return self.peak_rss_bytes / 2**20
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Resources:
-        values = (
-            _get(data, "cpu_s", (int, float)),
-            _get(data, "peak_rss_bytes", int),
-            _get(data, "interval_s", (int, float)),
-        )
-        if min(values) < 0:
-            raise ValueError("has a negative resource figure")
-        return cls(float(values[0]), values[1], float(values[2]))
-
 
 @dataclass(frozen=True)
-class RunInfo:
+class RunInfo(codec.Encodable):
     """``status.json``: a run's id, status, times, invocation and, unless it succeeded, its failure."""
 
     run_id: str
@@ -199,8 +139,11 @@ class RunInfo:
     notebook_path: str
     #: ISO 8601 times in UTC; ``ended`` and ``duration_s`` are None while running.
     started: str
-    invocation: Invocation
-    kit: str
+    #: Read with the notebook above, which status.json holds once.
+    invocation: Invocation = codec.field(
+        decode=lambda value, data: Invocation.from_dict(value, notebook=data["notebook"])
+    )
+    kit: str = "unknown"
     ended: str | None = None
     duration_s: float | None = None
     failure: Failure | None = None
@@ -210,52 +153,6 @@ class RunInfo:
     resources: Resources | None = None
     #: Fields this version does not know (written by a newer kit): kept as they were.
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return {
-            "status": self.status.value,
-            "run_id": self.run_id,
-            "notebook": self.notebook,
-            "notebook_path": self.notebook_path,
-            "started": self.started,
-            "ended": self.ended,
-            "duration_s": self.duration_s,
-            "invocation": self.invocation.to_dict(),
-            "failure": self.failure.to_dict() if self.failure else None,
-            "record_problems": list(self.record_problems),
-            "resources": self.resources.to_dict() if self.resources else None,
-            "kit": self.kit,
-            **self.extra,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> RunInfo:
-        status = _get(data, "status", str)
-        if status not in RunStatus.__members__.values():
-            raise ValueError(f"has an unknown status {status[:40]!r}")
-        notebook = _get(data, "notebook", str)
-        failure = _get(data, "failure", dict, optional=True)
-        problems = _get(data, "record_problems", list, optional=True) or []
-        resources = _get(data, "resources", dict, optional=True)
-        known = {"status", "run_id", "notebook", "notebook_path", "started", "ended", "duration_s", "invocation"}
-        known |= {"failure", "kit", "record_problems", "resources"}
-        return cls(
-            run_id=_get(data, "run_id", str),
-            status=RunStatus(status),
-            notebook=notebook,
-            notebook_path=_get(data, "notebook_path", str),
-            started=_get(data, "started", str),
-            invocation=Invocation.from_dict(_get(data, "invocation", dict), notebook),
-            kit=_get(data, "kit", str, optional=True) or "unknown",
-            ended=_get(data, "ended", str, optional=True),
-            duration_s=_get(data, "duration_s", (int, float), optional=True),
-            failure=Failure.from_dict(failure) if failure is not None else None,
-            record_problems=tuple(str(problem) for problem in problems),
-            resources=Resources.from_dict(resources) if resources is not None else None,
-            extra={
-                key: value for key, value in data.items() if key not in known | {"failure", "kit", "record_problems"}
-            },
-        )
 
 
 # The record's other JSON files: plain data, checked for the shape their readers rely on.
@@ -276,12 +173,23 @@ def check_metrics(data: Any) -> dict[str, float | int]:
     return data
 
 
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One artifact in manifest.json (see :mod:`kit.record.manifest`); readers keep the entries as plain dicts."""
+
+    size: int
+    sha256: str
+    #: For saved models: a hash of what the model is, and what that hash ignores.
+    content_sha256: str | None = None
+    content_note: str | None = None
+
+
 def check_manifest(data: Any) -> dict[str, dict]:
     if not isinstance(data, dict):
         raise ValueError("is not a JSON object of artifact names and entries")
     for name, entry in data.items():
-        size, digest = _get(entry, "size", int), _get(entry, "sha256", str)
-        if size < 0 or len(digest) != 64:
+        checked = codec.decode(ManifestEntry, entry)
+        if checked.size < 0 or len(checked.sha256) != 64:
             raise ValueError(f"has a bad entry for {name[:40]!r}")
     return data
 
@@ -294,7 +202,8 @@ def check_environment(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("is not a JSON object")
     for section in ENVIRONMENT_SECTIONS:
-        _get(data, section, dict, optional=True)
+        if data.get(section) is not None and not isinstance(data[section], dict):
+            raise ValueError(f"has {section!r} of the wrong type ({type(data[section]).__name__})")
     return data
 
 

@@ -1,4 +1,4 @@
-"""Writing records into the runs directory: checking it, reserving an id, publishing the finished record.
+"""Writing records into the runs directory: checking it, reserving an id, completing the record, publishing it.
 
 A record is written in a hidden ``.ID.partial`` directory, whose creation reserves the id (``mkdir`` is
 atomic), and renamed to ``ID`` when complete: a crash never leaves a record that looks complete, and records
@@ -20,9 +20,12 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kit.errors import RunIdError, RunIdTaken, RunsDirError
-from kit.record import layout
+from kit.record import layout, manifest, schema
+from kit.record.jsonfile import read_json, write_json
+from kit.record.layout import RunLayout
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: Generated ids carry 32 random bits; a collision is retried with fresh ones.
@@ -124,3 +127,42 @@ def reserve(runs: Path, run_id: str | None, stem: str, *, retryable: bool = Fals
             raise RunsDirError(runs, f"cannot be written ({error.strerror})") from None
         return Reservation(partial.resolve(), final, retryable=retryable)
     raise RunsDirError(runs, f"gave no free run id in {_ATTEMPTS} attempts")
+
+
+def complete(record: RunLayout, notebook: dict, environment: dict[str, Any]) -> list[str]:
+    """Write every file the record still lacks; return what could not be done right (the run then failed).
+
+    ``notebook`` is the notebook as given, kept when the executed one was not saved; ``environment`` is what the run
+    ran on, to which the note ``kit.seed_everything`` left in the record is added.
+    """
+    problems = []
+    os.chmod(record.root, 0o755)  # a notebook that took its own write permission does not stop its record
+    try:
+        executed = read_json(record.notebook)
+        if not isinstance(executed, dict) or "cells" not in executed:
+            raise ValueError("is not a notebook")
+    except (OSError, ValueError) as error:
+        problems.append(f"the executed notebook was not saved ({error}): notebook.ipynb is the notebook as given")
+        write_json(record.notebook, notebook)
+    record.artifacts.mkdir(exist_ok=True)
+    try:
+        schema.check_metrics(read_json(record.metrics))
+    except FileNotFoundError:
+        write_json(record.metrics, {})
+    except (OSError, ValueError) as error:
+        problems.append(f"metrics.json was damaged in the run ({error}): replaced by {{}}")
+        write_json(record.metrics, {})
+    entries, unreadable = manifest.manifest(record.artifacts)
+    problems += unreadable
+    write_json(record.manifest, entries)
+    try:
+        seeded = read_json(record.seeded)
+    except FileNotFoundError:
+        seeded = None
+    except (OSError, ValueError) as error:
+        seeded = None
+        problems.append(f"kit.seed_everything's note was damaged ({error})")
+    record.seeded.unlink(missing_ok=True)
+    write_json(record.environment, {**environment, "seed": seeded})
+    record.kernel_log.touch()
+    return problems

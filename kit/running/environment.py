@@ -6,7 +6,6 @@ and the same whether or not a notebook imported TensorFlow.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import re
@@ -17,8 +16,10 @@ import threading
 from importlib import metadata
 from pathlib import Path
 
-from kit import __version__, settings
+from kit import settings
+from kit.record.manifest import sha256
 from kit.running import threads
+from kit.version import __version__
 
 
 def _installed_state() -> tuple:
@@ -62,7 +63,7 @@ def image() -> dict | None:
         for name, value in sorted(os.environ.items())
         if name.startswith(settings.IMAGE_ENV_PREFIX)
     }
-    return {"lock_sha256": hashlib.sha256(settings.IMAGE_LOCK.read_bytes()).hexdigest(), "labels": labels}
+    return {"lock_sha256": sha256(settings.IMAGE_LOCK), "labels": labels}
 
 
 def git(directory: str | os.PathLike = ".") -> dict:
@@ -75,7 +76,9 @@ def git(directory: str | os.PathLike = ".") -> dict:
 
     head = ask("rev-parse", "HEAD")
     if head.returncode != 0:
-        return {"commit": None, "dirty": None, "note": head.stderr.strip().splitlines()[-1] if head.stderr else ""}
+        said = head.stderr.strip().splitlines()[-1] if head.stderr.strip() else "git rev-parse failed"
+        note = "not in a git repository" if "not a git repository" in said else said.removeprefix("fatal: ")
+        return {"commit": None, "dirty": None, "note": note}
     status = ask("status", "--porcelain", "--untracked-files=no")
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 

@@ -44,8 +44,24 @@ class Notebook:
         return any(TAG in cell.metadata.get("tags", []) for cell in self.node.cells)
 
 
+def quiet_about_cell_ids() -> None:
+    """Take notebooks whose cells have no ids (written before nbformat 4.5) as they are, without a warning.
+
+    nbformat warns about each such notebook it reads or writes (``MissingIDFieldWarning``) and adds the ids itself;
+    nothing is wrong for the user to fix, so kit's runs and sweeps do not print it. A process-wide filter, set once
+    (papermill reads and writes the notebook in the threads of a sweep too).
+    """
+    import warnings
+
+    from nbformat.warnings import MissingIDFieldWarning
+
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
+
+
 def _read(path: Path):
     import nbformat
+
+    quiet_about_cell_ids()
 
     try:
         if not path.is_file():

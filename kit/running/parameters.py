@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit.errors import ParametersFileError, ParameterTypeError, ParameterValueError, shown
+from kit.errors import ParametersFileError, ParameterTypeError, ParameterValueError
+from kit.shorten import shown
 
 #: Bounds on one value: nesting, items (a YAML "billion laughs" expands past this at once), text, integers.
 MAX_DEPTH = 100
@@ -125,7 +126,8 @@ class Parameter:
 
     def example(self) -> str:
         default = self.shown_default() if self.literal and _recordable(self.default) else "VALUE"
-        return f"a {self.type} (e.g. -p {self.name} {default if len(default) <= 40 else 'VALUE'})"
+        article = "an" if str(self.type)[:1].lower() in "aeiou" else "a"  # an int, a float, a list[int]
+        return f"{article} {self.type} (e.g. -p {self.name} {default if len(default) <= 40 else 'VALUE'})"
 
     def shown_default(self) -> str:
         """The default for a table: JSON for a value, the source text for an expression (or a value JSON lacks)."""

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from kit import settings
-from kit.errors import InvalidNotebook, NotVerifiable, OptionError, UnknownParameter, shown
+from kit.errors import InvalidNotebook, NotVerifiable, OptionError, UnknownParameter
 from kit.record import Invocation, Run, Threads
 from kit.record.store import check_run_id, check_runs_dir
 from kit.running import notebook as notebooks
 from kit.running.notebook import Notebook
 from kit.running.parameters import check, recorded_defaults
 from kit.running.threads import choose
+from kit.shorten import shown
 from kit.tracking.seeding import hash_seed
 
 #: A cell may take at most this long (nbclient counts whole seconds).

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kit.errors import OptionError, shown
+from kit.errors import OptionError
 from kit.record.schema import Threads
 from kit.settings import THREADS_ENV
+from kit.shorten import shown
 
 #: More threads than this is a typo, not a machine.
 MAX_THREADS = 4096

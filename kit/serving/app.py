@@ -24,11 +24,12 @@ import os
 import threading
 import time
 
-from kit import __version__
+from kit import settings
 from kit.serving import protocol
 from kit.serving.metrics import Metrics
 from kit.serving.model import ServedModel, open_model
 from kit.serving.protocol import RequestError
+from kit.version import __version__
 
 #: The largest request body read (a larger one is refused with 413 before it is read).
 MAX_BODY = 16 << 20
@@ -181,11 +182,8 @@ def _json(data) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
-#: How a worker process of ``kit serve --workers N`` finds its model (set by :mod:`kit.serving.server`).
-RUN_ENV, NAME_ENV, MAX_BODY_ENV = "KIT_SERVE_RUN", "KIT_SERVE_NAME", "KIT_SERVE_MAX_BODY"
-
-
 def from_environment() -> ServingApp:
     """The application of one worker process, its model named by the environment (uvicorn's factory)."""
-    served = open_model(os.environ[RUN_ENV], name=os.environ.get(NAME_ENV) or None)
-    return ServingApp(served, max_body=int(os.environ.get(MAX_BODY_ENV, MAX_BODY)), load_first=True)
+    served = open_model(os.environ[settings.SERVE_RUN_ENV], name=os.environ.get(settings.SERVE_NAME_ENV) or None)
+    max_body = int(os.environ.get(settings.SERVE_MAX_BODY_ENV, MAX_BODY))
+    return ServingApp(served, max_body=max_body, load_first=True)

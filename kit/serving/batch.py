@@ -3,7 +3,11 @@
 A CSV file has a header naming the model's features (any order, each once; nothing else); an ``.npy`` file holds
 rows of the model's input shape (read memory-mapped). The predictions go to a CSV file (``label`` and one
 ``probability_CLASS`` column per class, or ``prediction``), written beside its final name and renamed into place
-when complete: a mistake found in row 9,000,000 leaves nothing behind.
+when complete: a mistake found in row 9,000,000 leaves nothing behind. A row the model gives NaN or an infinity
+for (finite values near 1e308 overflow) is refused, named by its row number, like a row that holds NaN.
+
+The output is never the input (however spelled: another path, a symlink, a hard link) and never inside a run
+record or a runs directory's record (a model, say): nothing already there is lost.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from kit import settings
 from kit.errors import PredictError
+from kit.record import layout
 from kit.serving.model import ServedModel
 
 #: Rows read, predicted and written at a time: memory stays bounded whatever the file's size.
@@ -100,15 +106,84 @@ def _lines(outputs: dict) -> Iterator[list]:
         yield [label, *(repr(float(p)) for p in probabilities)]
 
 
-def predict_file(served: ServedModel, source: str | os.PathLike, output: str | os.PathLike | None = None,
-                 *, chunk_rows: int = CHUNK_ROWS) -> tuple[Path, int]:  # fmt: skip
-    """Predict every row of ``source`` into ``output`` (default: SOURCE.predictions.csv); the path and row count."""
+def _nonfinite(first: int, rows: list[int]) -> str:
+    """What to say of the rows of a chunk (from its row number ``first``) the model gives no finite output for."""
+    several = len(rows) > 1
+    named = ", ".join(str(first + index) for index in rows[:5]) + (
+        f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    )
+    return (
+        f"row{'s' if several else ''} {named}: the model gives NaN or an infinity for {'their' if several else 'its'} "
+        f"values (too large for it?): fix or leave out {'those rows' if several else 'that row'}"
+    )
+
+
+def _record_holding(path: Path, runs: list[Path]) -> Path | None:
+    """The run or sweep record (or other entry of a runs directory in ``runs``) that ``path`` would be written in."""
+    try:
+        folder = path.parent.resolve()
+        roots = {runs_dir.resolve() for runs_dir in runs}
+    except (OSError, RuntimeError):  # a symlink loop: refused as it is when written
+        return None
+    for ancestor in (folder, *folder.parents):
+        if ancestor.parent in roots or _is_record(ancestor):
+            return ancestor
+    return None
+
+
+def _is_record(folder: Path) -> bool:
+    """Whether ``folder`` is a run record (its status, manifest and params) or a sweep's (sweeps/SWEEP/sweep.json)."""
+    if all((folder / name).is_file() for name in (layout.STATUS, layout.MANIFEST, layout.PARAMS)):
+        return True
+    return folder.parent.name == layout.SWEEPS and (folder / layout.SWEEP).is_file()
+
+
+def check_output(output: Path, source: Path, runs: list[Path]) -> Path:
+    """``output`` if predictions may be written there, else PredictError saying why.
+
+    A file path in a folder that exists; not the input, however spelled; not inside a record (a run's or a sweep's
+    folder wherever it is, or any entry of a runs directory in ``runs``).
+    """
+    fix = "pass -o PATH, a new file outside the runs directory"
+    if not output.name or output.name in (".", "..") or output.is_dir():
+        raise PredictError(output, f"is a folder: {fix}, such as predictions.csv")
+    if not output.parent.is_dir():
+        raise PredictError(output, f"cannot be written: no folder {output.parent}")
+    if not os.access(output.parent, os.W_OK | os.X_OK):
+        raise PredictError(output, "cannot be written (Permission denied): pass -o PATH in a folder of yours")
+    try:
+        same = output.exists() and os.path.samefile(output, source)
+    except OSError:
+        same = False
+    if same or output.absolute() == source.absolute():
+        raise PredictError(output, f"is the input: the predictions would replace it; pass -o {default_output(source)}")
+    record = _record_holding(output, runs)
+    if record is not None:
+        raise PredictError(output, f"is inside the record {record.name} (records are never changed): {fix}")
+    return output
+
+
+def predict_file(
+    served: ServedModel,
+    source: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    runs_dir: str | os.PathLike | None = None,
+) -> tuple[Path, int]:
+    """Predict every row of ``source`` into ``output`` (default: SOURCE.predictions.csv); the path and row count.
+
+    PredictError when a row cannot be predicted (its values, or the model's outputs for them, not finite) or the
+    output must not be written (see :func:`check_output`; ``runs_dir``'s records are refused too): nothing is written.
+    """
     import numpy
 
     source = Path(source)
     if source.suffix not in SOURCES or not source.is_file():
         problem = "does not exist" if source.suffix in SOURCES else "is not a .csv or .npy file"
         raise PredictError(source, problem)
+    output = Path(output) if output is not None else default_output(source)
+    output = check_output(output, source, [settings.runs_dir(runs_dir)])  # before the model loads: in milliseconds
     if not served.ready:
         served.load()
     if not served.ready:
@@ -116,9 +191,6 @@ def predict_file(served: ServedModel, source: str | os.PathLike, output: str | o
     if source.suffix == ".csv" and served.signature.kind == "tensor":
         shape = list(served.signature.inputs[0].shape)
         raise PredictError(source, f"is a CSV file: the model takes arrays of shape {shape}, in an .npy file")
-    output = Path(output) if output else default_output(source)
-    if not output.parent.is_dir():
-        raise PredictError(output, f"cannot be written: no folder {output.parent}")
     reader = _csv_rows if source.suffix == ".csv" else _npy_rows
     temporary = output.with_name(f".{output.name}.{secrets.token_hex(4)}.tmp")
     count = 0
@@ -131,7 +203,12 @@ def predict_file(served: ServedModel, source: str | os.PathLike, output: str | o
                 if bad.any() and not (served.signature.allow_nan and not numpy.isinf(rows).any()):
                     where = first + int(bad.argmax())
                     raise PredictError(source, f"row {where} holds NaN or an infinity, which the model cannot take")
-                writer.writerows(_lines(served.predict(rows)))
+                with numpy.errstate(all="ignore"):  # an overflow is found in the outputs, and named below
+                    outputs = served.predict(rows)
+                nonfinite = served.nonfinite_rows(outputs)
+                if nonfinite:
+                    raise PredictError(source, _nonfinite(first, nonfinite))
+                writer.writerows(_lines(outputs))
                 count += len(rows)
         os.replace(temporary, output)
     except OSError as error:

@@ -4,6 +4,10 @@ A Deployment (two replicas; startup, readiness and liveness probes on the protoc
 and limits; non-root, read-only root file system, no capabilities; a preStop pause so that endpoints drop the pod
 before it stops taking connections), a Service, a HorizontalPodAutoscaler on CPU, a PodDisruptionBudget, and
 Prometheus' scrape annotations. The command is the model image's own: ``kit serve`` of the run inside it, on port 8080.
+
+Every value is checked before a file is written (:mod:`kit.k8s`): the image reference, the quantities, every name
+(made from the notebook's name as a DNS-1035 label, which a Service needs). The folder may exist; a manifest
+already in it is never replaced (unless it is the same), so that edits are not lost.
 """
 
 from __future__ import annotations
@@ -11,27 +15,44 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kit import k8s, plainyaml
+from kit.errors import ManifestError, OutputError
 from kit.record.jsonfile import write_text
+from kit.serving import server
 from kit.serving.model import ServedModel
 
 PORT = 8080
 #: The model image's user (images/model/Dockerfile); the image names its run in $KIT_MODEL_RUN.
 UID = 1000
 FILES = ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "kustomization.yaml")
+MAX_REPLICAS = 100
+#: The smallest memory a container runtime starts a container with (runc refuses less than 6 MiB).
+SMALLEST_MEMORY = "6Mi"
 
 
-def _name(text: str) -> str:
-    """A DNS-1123 label: lower case, digits and '-', at most 63 characters."""
-    import re
-
-    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:50].strip("-")
-    return name or "model"
+def check_options(image: str, *, replicas: int = 2, cpu: str = "500m", memory: str = "512Mi") -> None:
+    """ManifestError for an option Kubernetes would refuse: the image reference, the replicas, the quantities."""
+    checks = (
+        ("--image", image, k8s.image_problem(image),
+         "pass the model image as [REGISTRY/]NAME[:TAG], lower-case, such as registry.example/diagnosis:1"),
+        ("--cpu", cpu, k8s.quantity_problem(cpu), "pass the CPU cores each pod gets as a quantity such as 500m or 2"),
+        ("--memory", memory, k8s.quantity_problem(memory, SMALLEST_MEMORY),
+         "pass the memory each pod gets as a quantity such as 512Mi or 2Gi"),
+    )  # fmt: skip
+    for option, value, problem, fix in checks:
+        if problem:
+            raise ManifestError(option, value, problem, fix)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= MAX_REPLICAS:
+        raise ManifestError("--replicas", replicas, f"is not from 1 to {MAX_REPLICAS}", "pass a whole number, e.g. 2")
 
 
 def manifests(served: ServedModel, image: str, *, replicas: int = 2, max_replicas: int = 10, cpu: str = "500m",
               memory: str = "512Mi") -> dict[str, list[dict] | dict]:  # fmt: skip
-    """The manifests by file name, as plain data."""
-    name = _name(f"{served.name}-model")
+    """The manifests by file name, as plain data; ManifestError for a value Kubernetes would refuse."""
+    check_options(image, replicas=replicas, cpu=cpu, memory=memory)
+    if problem := server.name_problem(served.name):  # the image's `kit serve` would refuse it: pods would crash
+        raise ManifestError("the model's name", served.name, problem, "rename the notebook, and train it again")
+    name = k8s.name_from(served.name, "model")
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "model-server",
               "app.kubernetes.io/part-of": "kit"}  # fmt: skip
     scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT), "prometheus.io/path": "/metrics"}
@@ -118,18 +139,68 @@ def manifests(served: ServedModel, image: str, *, replicas: int = 2, max_replica
     }
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "resources": list(FILES[:-1])}  # fmt: skip
-    return dict(zip(FILES, (deployment, service, hpa, pdb, kustomization), strict=True))
+    found = dict(zip(FILES, (deployment, service, hpa, pdb, kustomization), strict=True))
+    for manifest in found.values():
+        for problem in k8s.problems(manifest):  # a bug if it happens: every value above was checked or made valid
+            raise ManifestError("the manifests", served.name, f"would be refused by Kubernetes ({problem})",
+                                "report it, with the run's notebook name")  # fmt: skip
+    return found
+
+
+def _existing(folder: Path, texts: dict[str, str]) -> list[str]:
+    """The files of ``texts`` that ``folder`` already holds with the same text (OutputError if another)."""
+    option, fix = "-o", "pass a new folder, or move the manifests there away first"
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(option, folder, "is a file", "pass a folder for the manifests (made if missing)")
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise OutputError(option, folder, f"cannot be made: {existing} is a file", "pass another folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise OutputError(option, folder, "cannot be written (permission denied)", "pass a folder of yours")
+        same = []
+        for file, text in texts.items():
+            path = folder / file
+            if path.exists() or path.is_symlink():
+                if not path.is_file() or path.read_bytes() != text.encode():
+                    raise OutputError(
+                        option, folder, f"already holds another {file} (kit deploy never replaces one)", fix
+                    )
+                same.append(file)
+        return same
+    except OSError as error:
+        raise OutputError(option, folder, f"cannot be used ({error.strerror})", "pass another folder") from None
 
 
 def write(served: ServedModel, image: str, folder: str | os.PathLike, **options) -> list[Path]:
-    """Write the manifests into ``folder`` (made if missing); their paths."""
-    import yaml
+    """Write the manifests into ``folder`` (made if missing) and return their paths.
 
+    Nothing is written when a value or the folder is refused (KitError); a manifest already there is never replaced
+    by another.
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for file, manifest in manifests(served, image, **options).items():
-        text = f"# Made by `kit deploy` for run {served.run.id}: edit it, or make it again.\n"
-        write_text(folder / file, text + yaml.safe_dump(manifest, sort_keys=False))
-        written.append(folder / file)
-    return written
+    header = f"# Made by `kit deploy` for run {served.run.id}: edit it, or make it again into a new folder.\n"
+    texts = {file: header + plainyaml.dump(manifest) for file, manifest in manifests(served, image, **options).items()}
+    same = _existing(folder, texts)
+    made = [path for path in (folder, *folder.parents) if not path.exists()]
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, text in texts.items():
+            if file not in same:
+                write_text(folder / file, text)
+                written.append(folder / file)
+    except OSError as error:  # the disk filled up, say: what was written goes, nothing half-done stays
+        for path in written:
+            path.unlink(missing_ok=True)
+        for path in made:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+        raise OutputError(
+            "-o", folder, f"cannot be written ({error.strerror})", "pass a folder you can write"
+        ) from None
+    return [folder / file for file in texts]

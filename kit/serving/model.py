@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import ModelError, ModelNotFound, TamperedModel
+from kit.models import SUFFIXES, load_model
+from kit.models import signature as signatures
+from kit.models.signature import Signature
 from kit.record import Run, find_run
 from kit.record.jsonfile import read_json
 from kit.record.manifest import sha256
-from kit.serving import signature as signatures
-from kit.serving.signature import Signature
-
-SUFFIXES = (".skops", ".keras")
 
 
 def _model_artifact(run: Run) -> str:
@@ -69,8 +68,6 @@ class ServedModel:
 
     def load(self) -> ServedModel:
         """Load the model (seconds for TensorFlow); keep the error instead of raising, for a server to report."""
-        from kit.tracking.models import load_model
-
         started = time.perf_counter()
         try:
             self.model = load_model(self.path)
@@ -104,6 +101,24 @@ class ServedModel:
         if self._labels_from_probabilities:  # the model's own predict() is this argmax: one call instead of two
             return {"label": self.model.classes_[probabilities.argmax(axis=1)], "probabilities": probabilities}
         return {"label": numpy.asarray(self.model.predict(rows)), "probabilities": probabilities}
+
+    @staticmethod
+    def nonfinite_rows(outputs: dict[str, Any]) -> list[int]:
+        """The indices of the rows whose outputs (from :meth:`predict`) hold NaN or an infinity, in order.
+
+        Finite inputs can still give them (a linear model of values near 1e308 overflows): such a row has no
+        answer, and ``kit predict`` and the server refuse it, naming it, instead of giving ``nan``.
+        """
+        import numpy
+
+        bad = None
+        for array in outputs.values():
+            array = numpy.asarray(array)
+            if array.dtype.kind not in "fc" or array.ndim == 0:  # labels (integers, text) are always finite
+                continue
+            rows = ~numpy.isfinite(array).reshape(len(array), -1).all(axis=1)
+            bad = rows if bad is None else bad | rows
+        return [] if bad is None else numpy.flatnonzero(bad).tolist()
 
     def metadata(self) -> dict:
         """The model's metadata (Open Inference Protocol), with what the run recorded about it."""
@@ -170,5 +185,5 @@ def open_model(run: str | os.PathLike | Run, runs_dir: str | os.PathLike | None 
             signature = Signature.from_dict(read_json(signature_path))
         except (OSError, ValueError) as error:
             raise ModelError(signature_path, f"{signature_path.name} of run {run.id} {error}") from None
-    model_name = name or Path(run.info.notebook).stem or "model"
+    model_name = name if name is not None else Path(run.info.notebook).stem or "model"
     return ServedModel(run, path, digest, model_name, signature)

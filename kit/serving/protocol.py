@@ -13,10 +13,10 @@ import json
 import math
 from typing import Any
 
-from kit.serving.signature import Signature
+from kit.models import datatypes
+from kit.models.signature import Signature
+from kit.shorten import shown
 
-#: Datatypes a numeric input may come in (converted to the model's).
-NUMERIC = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64"}
 #: The most rows one request may hold (the body-size limit usually comes first).
 MAX_ROWS = 1_000_000
 
@@ -27,11 +27,6 @@ class RequestError(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status, self.message = status, message
         super().__init__(message)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse(body: bytes) -> dict:
@@ -51,16 +46,16 @@ def parse(body: bytes) -> dict:
 
 def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
     if type(item) is not dict:
-        raise RequestError(400, f"each input must be an object with name, datatype, shape and data; got {_short(item)}")
+        raise RequestError(400, f"each input must be an object with name, datatype, shape and data; got {shown(item)}")
     name, datatype, shape, data = item.get("name"), item.get("datatype"), item.get("shape"), item.get("data")
     if type(name) is not str:
         raise RequestError(400, f"an input has no name: name it (expected {expected})")
     if type(shape) is not list or not all(type(size) is int and size >= 0 for size in shape):
-        raise RequestError(400, f"input {_short(name)} needs a shape: a list of sizes, such as [1]")
-    if datatype not in NUMERIC:
-        raise RequestError(422, f"input {_short(name)} has datatype {_short(datatype)}: the model takes numbers (FP64)")
+        raise RequestError(400, f"input {shown(name)} needs a shape: a list of sizes, such as [1]")
+    if datatype not in datatypes.NUMERIC:
+        raise RequestError(422, f"input {shown(name)} has datatype {shown(datatype)}: the model takes numbers (FP64)")
     if data is None:
-        raise RequestError(400, f"input {_short(name)} has no data")
+        raise RequestError(400, f"input {shown(name)} has no data")
     return name, datatype, shape, data
 
 
@@ -70,17 +65,17 @@ def _array(name: str, data: Any, shape: list[int], allow_nan: bool):
 
     count = math.prod(shape)
     if count > MAX_ROWS * 1000:
-        raise RequestError(413, f"input {_short(name)} is too large: send at most {MAX_ROWS:,} rows per request")
+        raise RequestError(413, f"input {shown(name)} is too large: send at most {MAX_ROWS:,} rows per request")
     try:
         array = numpy.asarray(data, dtype=numpy.float64)
     except (ValueError, TypeError, OverflowError, RecursionError):
-        raise RequestError(422, f"input {_short(name)} holds something that is not a number: send numbers") from None
+        raise RequestError(422, f"input {shown(name)} holds something that is not a number: send numbers") from None
     if array.size != count:
-        raise RequestError(422, f"input {_short(name)} has {array.size} values for shape {shape}: send {count}")
+        raise RequestError(422, f"input {shown(name)} has {array.size} values for shape {shape}: send {count}")
     array = array.reshape(shape)
     if not _finite(array, allow_nan):
         which = "an infinity" if allow_nan else "NaN or an infinity"
-        raise RequestError(422, f"input {_short(name)} holds {which}, which this model cannot take")
+        raise RequestError(422, f"input {shown(name)} holds {which}, which this model cannot take")
     return array
 
 
@@ -106,13 +101,13 @@ def _tabular(inputs: list, signature: Signature):
     if len(tensors) == 1 and names[0] not in signature.feature_set:  # one matrix, its columns in training order
         name, _, shape, data = tensors[0]
         if len(shape) != 2 or shape[1] != len(features):
-            raise RequestError(422, f"input {_short(name)} has shape {shape}: the model takes {_expected(features)}")
+            raise RequestError(422, f"input {shown(name)} has shape {shape}: the model takes {_expected(features)}")
         return _array(name, data, shape, signature.allow_nan)
     if len(names) != len(features) or set(names) != signature.feature_set:
         unknown = [name for name in names if name not in signature.feature_set]
         missing = [name for name in features if name not in set(names)]
         said = (
-            f"unknown {_short(unknown[:3])}" if unknown else f"missing {_short(missing[:3])}" if missing else "repeated"
+            f"unknown {shown(unknown[:3])}" if unknown else f"missing {shown(missing[:3])}" if missing else "repeated"
         )
         raise RequestError(
             422, f"the inputs must be the model's features, each once ({said}): send {_expected(features)}"
@@ -140,7 +135,7 @@ def _tensor_input(inputs: list, signature: Signature):
     name, _, shape, data = _tensor(inputs[0], wanted)
     trailing = shape[1:]
     if len(shape) < 2 or (trailing != per_row and not (per_row[-1:] == [1] and trailing == per_row[:-1])):
-        raise RequestError(422, f"input {_short(name)} has shape {shape}: the model takes {wanted}")
+        raise RequestError(422, f"input {shown(name)} has shape {shape}: the model takes {wanted}")
     return _array(name, data, shape, signature.allow_nan).reshape([shape[0], *per_row])
 
 
@@ -166,17 +161,12 @@ def requested(request: dict, signature: Signature) -> list[str]:
     return [item["name"] for item in asked]
 
 
-def _datatype(array) -> str:
-    kind = array.dtype.kind
-    return {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64"}.get(kind, "BYTES")
-
-
 def response(model_name: str, version: str, request: dict, outputs: dict[str, Any]) -> dict:
     """The inference response: each output with its datatype, shape and flat data."""
     tensors = []
     for name, array in outputs.items():
         data = array.ravel().tolist() if array.dtype.kind != "O" else [str(item) for item in array.ravel()]
-        tensors.append({"name": name, "datatype": _datatype(array), "shape": list(array.shape), "data": data})
+        tensors.append({"name": name, "datatype": datatypes.of(array.dtype), "shape": list(array.shape), "data": data})
     answer = {"model_name": model_name, "model_version": version, "outputs": tensors}
     if isinstance(request.get("id"), str):
         answer["id"] = request["id"]

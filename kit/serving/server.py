@@ -12,12 +12,61 @@ import socket
 import sys
 import tempfile
 
+from kit import settings
 from kit.errors import ServeError
 from kit.serving import app as application
 from kit.serving.model import ServedModel
+from kit.shorten import shown
 
 #: Seconds the requests in flight get to finish after SIGTERM (Kubernetes waits 30 before it kills).
 GRACE = 10
+MAX_WORKERS = 64
+#: The smallest and largest request body limit: a body is read whole, so it must fit in memory many times over.
+BODY_LIMITS = (1 << 10, 1 << 30)
+MB = 1 << 20
+#: What a model's name may not hold: it is a segment of every URL (/v2/models/NAME/infer).
+_NOT_IN_NAMES = "/?#%\\"
+#: A file name's length: every notebook's name fits.
+MAX_NAME = 255
+
+
+def body_bytes(megabytes: float) -> int:
+    """``--max-body-mb`` in bytes; ServeError unless it is from 0.001 to 1024 MB."""
+    low, high = (limit / MB for limit in BODY_LIMITS)
+    if isinstance(megabytes, bool) or not isinstance(megabytes, int | float) or not low <= megabytes <= high:
+        raise ServeError(f"--max-body-mb must be from {low:.3f} to {high:.0f} (MB), not {shown(megabytes)}: e.g. 16")
+    return int(megabytes * MB)
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a model's name in URLs (``/v2/models/NAME``), or None."""
+    if not name or not name.strip():
+        return "is empty"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long (at most {MAX_NAME})"
+    if name in (".", ".."):
+        return "cannot be part of a URL (/v2/models/NAME): clients drop '.' and '..' from paths"
+    if any(character in _NOT_IN_NAMES or not character.isprintable() for character in name):
+        return "cannot be part of a URL (/v2/models/NAME): it holds '/', '?', '#', '%', '\\' or a control character"
+    return None
+
+
+def check(served: ServedModel, *, host: str, port: int, workers: int, max_body: int) -> None:
+    """ServeError for an option the server cannot run with (nothing is bound or loaded yet)."""
+    if problem := name_problem(served.name):
+        raise ServeError(f"the model's name {shown(served.name)} {problem}: pass --name NAME, such as 'diagnosis'")
+    if not isinstance(host, str) or not host.strip() or any(not character.isprintable() or character.isspace()
+                                                              for character in host):  # fmt: skip
+        raise ServeError(
+            f"--host {shown(host)} is not an address: pass one such as 127.0.0.1 (or 0.0.0.0 for every interface)"
+        )
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ServeError(f"--port must be from 0 to 65535, not {shown(port)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ServeError(f"--workers must be from 1 to {MAX_WORKERS}, not {shown(workers)}")
+    low, high = BODY_LIMITS
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or not low <= max_body <= high:
+        raise ServeError(f"max_body must be a number of bytes from {low:,} to {high:,}, not {shown(max_body)}")
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -40,8 +89,7 @@ def serve(served: ServedModel, *, host: str = "127.0.0.1", port: int = 8080, wor
     """Serve the model until SIGTERM or Ctrl-C."""
     import uvicorn
 
-    if not 1 <= workers <= 64:
-        raise ServeError(f"--workers must be from 1 to 64, not {workers}")
+    check(served, host=host, port=port, workers=workers, max_body=max_body)
     sock = bind(host, port)
     address = f"http://{host}:{sock.getsockname()[1]}"
     print(f"serving {served.name} (run {served.run.id}) at {address}/v2/models/{served.name}; metrics at "
@@ -54,8 +102,8 @@ def serve(served: ServedModel, *, host: str = "127.0.0.1", port: int = 8080, wor
         config = uvicorn.Config(application.ServingApp(served, max_body=max_body), **options)
         uvicorn.Server(config).run(sockets=[sock])
         return
-    os.environ.update({application.RUN_ENV: str(served.run.path.resolve()), application.NAME_ENV: served.name,
-                       application.MAX_BODY_ENV: str(max_body)})  # fmt: skip
+    os.environ.update({settings.SERVE_RUN_ENV: str(served.run.path.resolve()), settings.SERVE_NAME_ENV: served.name,
+                       settings.SERVE_MAX_BODY_ENV: str(max_body)})  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="kit-metrics-") as metrics:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
         from uvicorn.supervisors import Multiprocess

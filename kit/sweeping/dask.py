@@ -15,17 +15,26 @@ interrupted, the others return without starting.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
 from typing import Any
 
 from kit.errors import SchedulerError
+from kit.record.sweep import PointStatus
+from kit.shorten import shown
+from kit.sweeping.plan import SweepPlan
 from kit.sweeping.point import Job, Outcome, run_job
-from kit.sweeping.record import PointStatus
+from kit.sweeping.pool import Pool
 
-#: Seconds to wait for the scheduler to answer.
-CONNECT_TIMEOUT = 10
+#: Seconds to connect to the scheduler (Dask retries a refused connection meanwhile).
+CONNECT_TIMEOUT = 5
+#: Seconds for the scheduler to connect and answer as a Dask scheduler does: a port that takes connections and
+#: says nothing (or speaks HTTP, as the dashboard's does) is refused after this long, not waited on for minutes.
+ANSWER_TIMEOUT = 6
+#: The address schemes of a Dask scheduler kit connects to (no scheme: tcp).
+SCHEMES = ("tcp", "tls")
 #: Seconds the points still running get to record themselves after Ctrl-C.
 STOP_WAIT = 60
 
@@ -48,29 +57,102 @@ def run_on_worker(job: dict[str, Any], stop_event: str) -> dict[str, Any]:
 
     threading.Thread(target=watch, name="kit-sweep-stop", daemon=True).start()
     try:
-        return run_job(Job(**job), stop=stop).to_dict()
+        return run_job(Job.from_dict(job), stop=stop).to_dict()
     finally:
         finished.set()
 
 
-class DaskPool:
-    """Sends jobs to a Dask cluster; :meth:`poll` returns the outcomes of the points that finished since."""
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0][:100] if str(error) else type(error).__name__
 
-    def __init__(self, jobs: list[Job], scheduler: str) -> None:
-        self.jobs, self.scheduler = jobs, scheduler
+
+def check_address(address: str) -> None:
+    """SchedulerError unless ``address`` is a scheduler's, ``[tcp://|tls://]HOST:PORT``."""
+    scheme, separator, location = address.rpartition("://") if isinstance(address, str) else ("", "", "")
+    if separator and scheme not in SCHEMES:
+        raise SchedulerError(address, f"{shown(scheme + '://', 20)} is not a Dask address: it starts with tcp://")
+    host, _, port = location.rpartition(":")
+    if not host.strip() or not re.fullmatch("[0-9]{1,5}", port) or not 0 < int(port) < 65536:
+        raise SchedulerError(address, "not an address: HOST:PORT, such as tcp://scheduler:8786")
+
+
+def identify(address: str) -> None:
+    """SchedulerError unless a Dask scheduler answers at ``address`` within ANSWER_TIMEOUT seconds."""
+    import asyncio
+
+    async def identity() -> object:
+        from distributed.comm import connect
+        from distributed.security import Security
+
+        arguments = Security().get_connection_args("client")  # TLS as the Client would (dask's configuration)
+        comm = await connect(address, timeout=CONNECT_TIMEOUT, **arguments)  # connects, then reads the handshake
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    answer: dict[str, object] = {}
+
+    def ask() -> None:  # in a thread with its own event loop: kit.sweep may be called from a notebook's loop
+        try:
+            answer["reply"] = asyncio.run(asyncio.wait_for(identity(), ANSWER_TIMEOUT))
+        except BaseException as error:  # said below; a stray peer can make Dask raise anything (MemoryError)
+            answer["error"] = error
+
+    thread = threading.Thread(target=ask, name="kit-dask-identity", daemon=True)
+    thread.start()
+    thread.join(ANSWER_TIMEOUT + 2)
+    error, reply = answer.get("error"), answer.get("reply")
+    if isinstance(error, TimeoutError) or (error is None and "reply" not in answer):
+        problem = (
+            f"it takes connections but gave no Dask answer in {ANSWER_TIMEOUT} s: is it the scheduler's port (8786), "
+            "not the dashboard's (8787)?"
+        )
+    elif _closed(error) or (error is not None and not isinstance(error, OSError)):
+        problem = "it answered, but not as a Dask scheduler: is it the dashboard's port (8787)?"
+    elif error is not None:
+        problem = _first_line(error)
+    elif not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        kind = reply.get("type") if isinstance(reply, dict) else None
+        problem = f"it is a Dask {shown(kind, 20)}, not the scheduler" if kind else "it is not a Dask scheduler"
+    else:
+        return
+    raise SchedulerError(address, problem)
+
+
+def _closed(error: BaseException | None) -> bool:
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(error, CommClosedError)
+
+
+class DaskPool(Pool):
+    """Sends a sweep's points to the Dask cluster at ``plan.scheduler``, one task each."""
+
+    def __init__(self, plan: SweepPlan) -> None:
+        self.scheduler = plan.scheduler
+        self.jobs = [Job.of(plan.info, index, point, plan.runs_dir) for index, point in plan.plans.items()]
         self.client = None
         self._futures: dict[Any, int] = {}
         self._stop = None
         self._stopped_at: float | None = None
 
     def connect(self) -> DaskPool:
-        """Reach the scheduler (SchedulerError), before the sweep writes anything."""
+        """Reach the scheduler (SchedulerError), before the sweep writes anything.
+
+        The address is checked, then asked who it is (a Dask scheduler answers ``identity``) within ANSWER_TIMEOUT,
+        and only then is the Client made: a Client that fails to start waits for its loop at exit and prints a
+        traceback, and its own timeout does not cover a peer that takes the connection and never answers.
+        """
         from distributed import Client
 
+        check_address(self.scheduler)
+        identify(self.scheduler)
         try:
             self.client = Client(self.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
-            raise SchedulerError(self.scheduler, str(error).splitlines()[0][:100] if str(error) else "") from None
+            raise SchedulerError(self.scheduler, _first_line(error)) from None
         return self
 
     def __enter__(self) -> DaskPool:

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit.errors import GridError, shown, shown_path
+from kit.errors import GridError
 from kit.running.notebook import Notebook
 from kit.running.parameters import from_text, load_yaml_file, plain_values
+from kit.shorten import shown, shown_path
 
 #: More points than this is a typo (or a job for several sweeps); the sweep record lists every one.
 MAX_POINTS = 10_000
@@ -157,14 +158,15 @@ def _range(name: str, spec: dict, where: str) -> list:
     if kind == "range":
         if not 2 <= len(arguments) <= 3 or not all(isinstance(item, int) for item in arguments) or 0 in arguments[2:]:
             raise GridError(f"{where}: {name!r} range must be {usage['range']}, the step not 0")
-        count = len(range(*arguments))
         values = range(*arguments)
+        count = _length(*arguments)
     else:
         start, stop, count = arguments if len(arguments) == 3 else (0, 0, None)
         if not isinstance(count, int) or count < 1:
             raise GridError(f"{where}: {name!r} {kind} must be {usage[kind]}, COUNT a whole number from 1")
     if not 1 <= count <= MAX_POINTS:
-        raise GridError(f"{where}: {name!r} {kind} gives {count:,} values: give from 1 to {MAX_POINTS:,}")
+        said = f"{count:,}" if count < 10**15 else "more than 10**15"
+        raise GridError(f"{where}: {name!r} {kind} gives {said} values: give from 1 to {MAX_POINTS:,}")
     if kind == "range":
         return list(values)
     step = (stop - start) / (count - 1) if count > 1 else 0
@@ -174,6 +176,12 @@ def _range(name: str, spec: dict, where: str) -> list:
         return [float(f"{value:.12g}") for value in values]  # 0.30000000000000004 is 0.3
     except OverflowError:
         raise GridError(f"{where}: {name!r} logspace goes beyond what a float holds: use smaller powers") from None
+
+
+def _length(start: int, stop: int, step: int = 1) -> int:
+    """``len(range(start, stop, step))``, also beyond what ``len`` can say (2**63 values and more)."""
+    span = stop - start if step > 0 else start - stop
+    return max(0, -(-span // abs(step)))
 
 
 def split_values(text: str) -> list[str]:

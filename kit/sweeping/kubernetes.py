@@ -18,34 +18,35 @@ recorded once.
 
 Memory and CPU requests come from what runs of the same notebook used (``status.json``'s resources in the runs
 directory): the largest peak memory with a quarter more, and the largest average CPU use; without a recorded run,
-defaults, which the YAML says.
+defaults, which the YAML says. Every value is checked before a file is written (:mod:`kit.k8s`): the image
+reference, the claim's name and every other name and quantity of the manifests.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kit import settings
-from kit.errors import GridError, PointFailed, RunsDirError, SweepNotFound
+from kit import k8s, plainyaml, settings
+from kit.errors import GridError, ManifestError, PointFailed, RunsDirError, SweepNotFound
 from kit.record import Run, layout
 from kit.record.jsonfile import dumps, read_json, write_text
 from kit.record.layout import SweepLayout
 from kit.record.store import check_runs_dir
-from kit.sweeping.point import Job, Outcome, run_job
-from kit.sweeping.record import PointStatus, Sweep, SweepInfo
-
-#: Set by Kubernetes in each pod of an Indexed Job: which completion, here which point, the pod is.
-INDEX_ENV = "JOB_COMPLETION_INDEX"
+from kit.record.sweep import PointStatus, Sweep, SweepInfo
+from kit.shorten import shown
+from kit.sweeping.point import Job, Outcome, run
 
 #: Where the pod finds the sweep file and the notebook (the ConfigMap), and writes runs (the claim).
 SWEEP_MOUNT = "/etc/kit/sweep"
 RUNS_MOUNT = "/home/jovyan/work/runs"
 SWEEP_FILE, NOTEBOOK_FILE = "sweep.json", "notebook.ipynb"
-#: The image's user and group (images/kit/Dockerfile); the claim is made writable for the group.
+#: The image's user and group (the top-level Dockerfile); the claim is made writable for the group.
 UID, GID = 1000, 100
 #: A ConfigMap holds at most 1 MiB.
 MAX_CONFIG_BYTES = 1_000_000
@@ -78,6 +79,15 @@ def sizing(notebook_path: Path, runs: Path) -> tuple[int, float, str]:
     return memory, cpu, f"sized from {len(peaks)} recorded runs of {notebook_path.name}: peak RSS + 25 %, peak CPU"
 
 
+@dataclass(frozen=True)
+class Emitted:
+    """A sweep written for Kubernetes: its id (``kit sweep show ID`` once the claim is mounted), its Job, its files."""
+
+    sweep_id: str
+    job: str
+    files: list[Path]
+
+
 def _name(sweep_id: str) -> str:
     """A DNS label for the Job and its ConfigMap: ``kit-sweep-`` and the sweep id's random part."""
     return f"kit-sweep-{sweep_id.rsplit('-', 1)[-1].lower()[:40]}"
@@ -98,7 +108,7 @@ def manifests(info: SweepInfo, config: dict[str, str], *, parallelism: int, imag
         "name": "point",
         "image": image,
         "command": ["kit", "sweep", "point", f"{SWEEP_MOUNT}/{SWEEP_FILE}"],
-        "env": [{"name": "KIT_RUNS_DIR", "value": RUNS_MOUNT}],
+        "env": [{"name": settings.RUNS_DIR_ENV, "value": RUNS_MOUNT}],
         "resources": {
             "requests": {"cpu": f"{round(cpu * 1000)}m", "memory": f"{memory // MI}Mi"},
             "limits": {"memory": f"{2 * memory // MI}Mi"},
@@ -154,6 +164,15 @@ def claim_manifest(claim: str) -> dict[str, Any]:
     }
 
 
+def check_options(image: str, claim: str) -> None:
+    """ManifestError for an image or a claim name Kubernetes would refuse."""
+    if problem := k8s.image_problem(image):
+        fix = "pass the image the pods run as [REGISTRY/]NAME[:TAG], lower-case, such as registry.example/kit:1"
+        raise ManifestError("--k8s-image", image, problem, fix)
+    if problem := k8s.name_problem(claim):
+        raise ManifestError("--k8s-claim", claim, problem, "pass the claim's name, such as kit-runs")
+
+
 def check_directory(directory: Path) -> Path:
     """``directory`` if it is new or empty (GridError otherwise): emitting never overwrites manifests."""
     try:
@@ -170,10 +189,8 @@ def check_directory(directory: Path) -> Path:
 
 
 def emit(info: SweepInfo, notebook: Path, directory: Path, *, parallelism: int, image: str, claim: str,
-         runs: Path) -> list[Path]:  # fmt: skip
-    """Write the manifests, the sweep file and the notebook into ``directory``; return the files written."""
-    import yaml
-
+         runs: Path) -> Emitted:  # fmt: skip
+    """Write the manifests, the sweep file and the notebook into ``directory``; what was written, and as what."""
     memory, cpu, note = sizing(Path(info.notebook_path), runs)
     emitted = SweepInfo.from_dict({**info.to_dict(), "notebook_path": NOTEBOOK_FILE})
     config = {SWEEP_FILE: dumps(emitted.to_dict()), NOTEBOOK_FILE: notebook.read_text(encoding="utf-8")}
@@ -183,7 +200,12 @@ def emit(info: SweepInfo, notebook: Path, directory: Path, *, parallelism: int, 
             f"the notebook and the sweep file are {size:,} bytes, more than a ConfigMap holds (1 MiB): "
             "clear the notebook's outputs, or sweep fewer points"
         )
+    check_options(image, claim)
     documents = manifests(emitted, config, parallelism=parallelism, image=image, claim=claim, memory=memory, cpu=cpu)
+    for document in (*documents, claim_manifest(claim)):
+        for problem in k8s.problems(document):  # a bug if it happens: every value was checked or made by kit
+            raise ManifestError("the manifests", info.sweep_id, f"would be refused by Kubernetes ({problem})",
+                                "report it, with the sweep's notebook")  # fmt: skip
     header = (
         f"# kit sweep {info.sweep_id}: {len(info.points)} points of {info.notebook} as an Indexed Job.\n"
         f"# Requests: {note}.\n# kubectl apply -f pvc.yaml (unless the claim {claim!r} exists), then -f job.yaml.\n"
@@ -191,14 +213,14 @@ def emit(info: SweepInfo, notebook: Path, directory: Path, *, parallelism: int, 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "sweep").mkdir(exist_ok=True)
     written = {
-        directory / "job.yaml": header + yaml.safe_dump_all(documents, sort_keys=False, width=120),
-        directory / "pvc.yaml": yaml.safe_dump(claim_manifest(claim), sort_keys=False),
+        directory / "job.yaml": header + plainyaml.dump(*documents),
+        directory / "pvc.yaml": plainyaml.dump(claim_manifest(claim)),
         directory / "sweep" / SWEEP_FILE: config[SWEEP_FILE],
         directory / "sweep" / NOTEBOOK_FILE: config[NOTEBOOK_FILE],
     }
     for path, text in written.items():
         write_text(path, text)
-    return list(written)
+    return Emitted(info.sweep_id, _name(info.sweep_id), list(written))
 
 
 def adopt(record: Path, runs: Path) -> None:
@@ -223,8 +245,9 @@ def run_point(
 ) -> Outcome:
     """What each pod runs: the point ``index`` (default ``$JOB_COMPLETION_INDEX``) of a sweep file, recorded once.
 
-    The notebook is found next to the sweep file (where the ConfigMap puts both). Raises PointFailed (exit 1) when
-    the notebook failed and GridError (exit 2) when the point cannot run; both after its record, if any, is complete.
+    The notebook is found next to the sweep file (where the ConfigMap puts both). Raises KitError (exit 2) when the
+    point cannot run here (its index, the notebook changed): before anything is written; PointFailed (exit 1) when
+    the notebook failed, and GridError (exit 2) when its record could not be started, after its record is complete.
     """
     record = Path(sweep_file)
     runs = settings.runs_dir(runs_dir)
@@ -232,25 +255,29 @@ def run_point(
         raise SweepNotFound(sweep_file, runs)
     found = Sweep.open(record, runs)
     info, runs = found.info, found.runs_dir
+    last = len(info.points) - 1
     if index is None:
-        text = os.environ.get(INDEX_ENV, "").strip()
-        if not text.isdigit():
-            raise GridError(f"no point index: pass --index N (0 to {len(info.points) - 1}) or set {INDEX_ENV}")
+        text = os.environ.get(settings.JOB_INDEX_ENV, "").strip()
+        if not text:
+            raise GridError(f"no point index: pass --index N (0 to {last}) or set {settings.JOB_INDEX_ENV}")
+        if not re.fullmatch("[0-9]{1,18}", text):  # ASCII digits only: '²' is a digit to str.isdigit, not to int
+            raise GridError(f"{settings.JOB_INDEX_ENV}={shown(text, 30)} is not a point index: 0 to {last}")
         index = int(text)
-    if not 0 <= index < len(info.points):
-        raise GridError(f"point index {index} is not one of the sweep's: pass 0 to {len(info.points) - 1}")
+    if not 0 <= index <= last:
+        raise GridError(f"point index {shown(index, 30)} is not one of the sweep's: pass 0 to {last}")
     point = info.points[index]
     notebook = Path(info.notebook_path)
     notebook = notebook if notebook.is_absolute() else record.parent / notebook
     check_runs_dir(runs)
+    job = Job(index, str(notebook), info.notebook_sha256, point.parameters, point.runs[-1], info.threads,
+              info.timeout, str(runs))  # fmt: skip
+    plan = job.plan()  # a changed notebook or a point that cannot run here: exit 2 before anything is written
     try:
         runs.mkdir(parents=True, exist_ok=True)
         adopt(record, runs)
     except OSError as error:  # the claim is not writable: the run could not be recorded either
         raise RunsDirError(runs, f"cannot be written ({error.strerror})") from None
-    job = Job(index, str(notebook), info.notebook_sha256, point.parameters, point.runs[-1], info.threads.to_dict(),
-              info.timeout, str(runs))  # fmt: skip
-    outcome = run_job(job)
+    outcome = run(index, plan)
     if outcome.status is PointStatus.ERROR:
         raise GridError(outcome.message or "the point could not run")
     if outcome.status is not PointStatus.SUCCEEDED:

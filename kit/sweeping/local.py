@@ -15,14 +15,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from kit.running import Plan
+from kit.record.sweep import PointStatus
 from kit.sweeping import point
+from kit.sweeping.plan import SweepPlan
 from kit.sweeping.point import Outcome
-from kit.sweeping.record import PointStatus
+from kit.sweeping.pool import Pool
 
 
 class Slots:
-    """At most ``size`` runs executing cells at once (:class:`kit.running.execute.Slots`); ``busy`` counts them."""
+    """At most ``size`` runs executing cells at once (:class:`kit.running.kernel.Slots`); ``busy`` counts them."""
 
     def __init__(self, size: int) -> None:
         self.size, self.busy = size, 0
@@ -45,14 +46,14 @@ class Slots:
         self._free.release()
 
 
-class LocalPool:
-    """Runs prepared points here; :meth:`poll` returns the outcomes of the points that finished since."""
+class LocalPool(Pool):
+    """Runs a sweep's prepared points here, ``plan.workers`` at a time."""
 
-    def __init__(self, plans: dict[int, Plan], workers: int) -> None:
-        self.plans, self.workers = plans, workers
+    def __init__(self, plan: SweepPlan) -> None:
+        self.plans, workers = plan.plans, plan.workers
         self.slots = Slots(workers)
         self._stop = threading.Event()
-        self._executor = ThreadPoolExecutor(max(1, min(2 * workers, len(plans))), thread_name_prefix="kit-sweep")
+        self._executor = ThreadPoolExecutor(max(1, min(2 * workers, len(self.plans))), thread_name_prefix="kit-sweep")
         self._futures: dict[Future, int] = {}
 
     def __enter__(self) -> LocalPool:

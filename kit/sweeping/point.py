@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kit.errors import DamagedRecord, KitError, NotebookChanged, RunError, RunIdTaken, RunNotStarted
-from kit.record import Run
+from kit.record import Run, codec
+from kit.record.manifest import sha256
 from kit.record.schema import Threads
+from kit.record.sweep import PointStatus, SweepInfo
 from kit.running import Plan, prepare
-from kit.running.execute import Slots, execute
-from kit.sweeping.record import PointStatus, sha256
+from kit.running.execute import execute
+from kit.running.kernel import Slots
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Outcome(codec.Encodable):
     """How a point ended: its run (None when none could be started) and status, and why when it failed."""
 
     index: int
@@ -35,15 +37,6 @@ class Outcome:
     run_id: str | None = None
     message: str | None = None
     duration_s: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": self.status.value}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(
-            data["index"], PointStatus(data["status"]), data.get("run_id"), data.get("message"), data.get("duration_s")
-        )
 
 
 def recorded(index: int, run: Run) -> Outcome:
@@ -75,7 +68,7 @@ def run(index: int, plan: Plan, *, slots: Slots | None = None, stop: threading.E
 
 
 @dataclass(frozen=True)
-class Job:
+class Job(codec.Encodable):
     """A point as plain data, for a machine that prepares it again: a Dask worker, a Kubernetes pod."""
 
     index: int
@@ -83,12 +76,15 @@ class Job:
     notebook_sha256: str
     parameters: dict[str, Any]
     run_id: str
-    threads: dict[str, Any]
+    threads: Threads
     timeout: float | None
     runs_dir: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @classmethod
+    def of(cls, info: SweepInfo, index: int, plan: Plan, runs: Path, notebook: Path | None = None) -> Job:
+        """The job of point ``index`` of a sweep, prepared here as ``plan``; ``notebook`` where it is over there."""
+        return cls(index, str(notebook or info.notebook_path), info.notebook_sha256, plan.invocation.parameters,
+                   plan.run_id, info.threads, info.timeout, str(runs.resolve()))  # fmt: skip
 
     def plan(self) -> Plan:
         """The point prepared here; NotebookChanged when this machine's notebook is not the one swept."""
@@ -99,7 +95,7 @@ class Job:
         except OSError as error:
             raise NotebookChanged(notebook, f"cannot be read here ({error.strerror})") from None
         plan = prepare(notebook, self.parameters, runs_dir=self.runs_dir, run_id=self.run_id, timeout=self.timeout,
-                       threads=Threads.from_dict(self.threads))  # fmt: skip
+                       threads=self.threads)  # fmt: skip
         return dataclasses.replace(plan, retryable=True)
 
 

@@ -54,8 +54,8 @@ def _number(name: str, value: object) -> int | float:
     return value
 
 
-def log_metric(name: str, value: float) -> float:
-    """Record a metric of the run (the last value logged under a name wins) and show it."""
+def log_metric(name: str, value: float) -> None:
+    """Record a metric of the run (the last value logged under a name wins) and show it in one line."""
     if not isinstance(name, str) or not name or len(name) > 200:
         raise MetricError(name, "needs a name of 1 to 200 characters: e.g. kit.log_metric('accuracy', 0.9)")
     value = _number(name, value)
@@ -69,7 +69,6 @@ def log_metric(name: str, value: float) -> float:
     write_json(path, {**logged, name: value})
     shown = f"{value:.6g}" if isinstance(value, float) else value
     print(f"metric {name} = {shown}")
-    return value
 
 
 def artifact_path(name: str) -> Path:

@@ -36,8 +36,8 @@ def hash_seed(parameters: dict[str, Any]) -> str:
     return str(check_seed(seed)) if isinstance(seed, int) else "0"
 
 
-def seed_everything(seed: int, *, tensorflow: bool | None = None) -> int:
-    """Seed ``random``, NumPy and, when installed, TensorFlow (with op determinism); return the seed.
+def seed_everything(seed: int, *, tensorflow: bool | None = None) -> None:
+    """Seed ``random``, NumPy and, when installed, TensorFlow (with op determinism), as ``random.seed`` does: no value.
 
     ``tensorflow=False`` skips TensorFlow, whose import takes seconds, in notebooks that do not use it.
     Inside ``kit run`` the kernel's hash seed and thread counts were set before it started; here the thread
@@ -59,7 +59,6 @@ def seed_everything(seed: int, *, tensorflow: bool | None = None) -> int:
         keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
     _record(seed, tensorflow, kernel_hash_seed)
-    return seed
 
 
 def _record(seed: int, tensorflow: bool, kernel_hash_seed: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -73,3 +74,72 @@ def test_records_of_kit_0_1_still_read_and_verify(tmp_path, scoring_notebook):
     old = kit.find_run(run.path)
     assert old.info.invocation.threads.intra_op == run.environment["threads"]["intra_op"]
     assert kit.compare(old, kit.find_run(run.path)).changes["metrics"] == []  # NaN is NaN
+
+
+@pytest.fixture
+def named_runs(tmp_path, scoring_notebook):
+    """Three runs whose ids share starts: `base-a1`, `base-a2` and `base-b1` (made in that order)."""
+    runs = tmp_path / "runs"
+    return {run_id: kit.run(scoring_notebook, {"scale": i}, runs_dir=runs, run_id=run_id)
+            for i, run_id in enumerate(("base-a1", "base-a2", "base-b1"))}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        pytest.param("base-a1", "base-a1", id="whole-id"),
+        pytest.param("base-b", "base-b1", id="unique-start"),
+        pytest.param("latest", "base-b1", id="latest"),
+        pytest.param("runs/base-a2", "base-a2", id="directory"),
+    ],
+)
+def test_a_run_is_named_by_its_id_a_unique_start_or_latest(tmp_path, named_runs, ref, expected):
+    shown = kit_command("runs", "show", ref, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"run        {expected}  ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(("runs", "show", "base-a"), "2 runs start with 'base-a' (base-a1, base-a2): give more", id="show"),
+        pytest.param(("verify", "base"), "3 runs start with 'base' (base-a1, base-a2, base-b1)", id="verify"),
+        pytest.param(("report", "base-a"), "2 runs start with 'base-a'", id="report"),
+        pytest.param(("runs", "show", "nope"), "no run 'nope'", id="no-such-start"),
+    ],
+)
+def test_a_start_several_runs_share_names_none_of_them(tmp_path, named_runs, args, message):
+    result = kit_command(*args, cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
+    assert not list((tmp_path / "runs").glob("*verify*"))  # nothing ran
+
+
+def test_runs_dir_goes_before_or_after_the_subcommand(tmp_path, named_runs):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for args in (
+        ("runs", "--runs-dir", "../runs", "show", "latest"),
+        ("runs", "show", "latest", "--runs-dir", "../runs"),
+        ("runs", "diff", "base-a1", "base-b1", "--runs-dir", "../runs"),
+    ):
+        result = kit_command(*args, cwd=elsewhere)
+        assert result.returncode == 0, (args, result.stderr)
+
+
+def test_paths_are_printed_as_the_user_will_use_them(tmp_path, scoring_notebook, monkeypatch):
+    """Relative to the working directory when inside it: the container's /home/jovyan/work means nothing on the host."""
+    result = kit_command("run", scoring_notebook, "--run-id", "here", cwd=tmp_path, env={**os.environ,
+                         "KIT_RUNS_DIR": str(tmp_path / "runs")})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "runs/here"
+    report = kit_command("report", "here", cwd=tmp_path)
+    assert report.stdout.strip() == "runs/here/report.html"
+
+
+def test_a_wrong_type_says_what_to_pass_in_english(tmp_path, scoring_notebook):
+    result = kit_command("run", scoring_notebook, "-p", "scale", "big", cwd=tmp_path)
+    assert result.returncode == 2 and "pass a float" in result.stderr
+    notebook = write_notebook(tmp_path / "int.ipynb", "count = 1", "1")
+    result = kit_command("run", notebook, "-p", "count", "many", cwd=tmp_path)
+    assert result.returncode == 2 and "pass an int (e.g. -p count 1)" in result.stderr

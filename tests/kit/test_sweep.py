@@ -200,15 +200,15 @@ def test_ctrl_c_records_running_points_as_interrupted_and_resume_finishes(tmp_pa
 
 
 def test_threads_per_run_default_to_the_cpus_shared_by_the_workers(monkeypatch, scoring_notebook, tmp_path):
-    from kit.sweeping import driver
+    from kit.sweeping import plan
 
-    monkeypatch.setattr(driver, "usable_cpus", lambda: 8)
-    assert driver.choose_threads(None, 3).intra_op == 2
-    assert driver.choose_threads(None, 16).intra_op == 1
-    assert driver.choose_threads(5, 3).intra_op == 5
-    assert driver.choose_threads(None, None).intra_op == 1  # a Dask cluster: one thread per worker thread
+    monkeypatch.setattr(plan, "usable_cpus", lambda: 8)
+    assert plan.choose_threads(None, 3).intra_op == 2
+    assert plan.choose_threads(None, 16).intra_op == 1
+    assert plan.choose_threads(5, 3).intra_op == 5
+    assert plan.choose_threads(None, None).intra_op == 1  # a Dask cluster: one thread per worker thread
     monkeypatch.setenv("KIT_THREADS", "3")
-    assert driver.choose_threads(None, 2).intra_op == 3
+    assert plan.choose_threads(None, 2).intra_op == 3
     monkeypatch.delenv("KIT_THREADS")
     found = kit.sweep(scoring_notebook, {"scale": [1.0, 2.0]}, workers=2, runs_dir=tmp_path / "runs")
     threads = {(found.runs_dir / point.runs[-1] / "artifacts" / "env" / "threads.txt").read_text()
@@ -225,3 +225,40 @@ def test_the_python_api_returns_the_sweep_and_refuses_a_bad_point_before_running
         kit.sweep(scoring_notebook, {"seed": [1, 2, "x"]}, runs_dir=tmp_path / "other")
     assert not (tmp_path / "other").exists()
     assert json.loads((found.path / "sweep.json").read_text())["sweep_id"] == found.id
+
+
+def test_a_point_that_leaves_a_parameter_out_shows_the_default_it_ran_with(scoring_notebook, tmp_path):
+    """Explicit points of a grid file: `seed` set in one, left at its default (0) in the other."""
+    (tmp_path / "grid.yaml").write_text("points:\n  - {seed: 7}\n  - {scale: 2.0}\n")
+    result = kit_command("sweep", scoring_notebook, "-f", "grid.yaml", "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = kit_command("sweep", "show", "latest", cwd=tmp_path)
+    rows = [line.split() for line in shown.stdout.splitlines() if line[:1].isdigit()]
+    header = next(line.split() for line in shown.stdout.splitlines() if line.startswith("point"))
+    seeds = [row[header.index("seed")] for row in rows]
+    scales = [row[header.index("scale")] for row in rows]
+    assert seeds == ["7", "0"] and scales == ["1", "2"] and "null" not in shown.stdout
+
+
+def test_a_sweep_is_named_by_a_unique_start_of_its_id_or_latest(scoring_notebook, tmp_path):
+    for scales in ("1,2", "3"):
+        assert kit_command("sweep", scoring_notebook, "-p", "scale", scales, cwd=tmp_path).returncode == 0
+    first, second = sorted(
+        (tmp_path / "runs" / "sweeps").iterdir(), key=lambda path: read(path / "sweep.json")["started"]
+    )
+    assert kit_command("sweep", "show", "latest", cwd=tmp_path).stdout.startswith(f"sweep {second.name}  ")
+    start = first.name[: len(first.name) - 4]  # its random part's first half tells it from the other
+    assert kit_command("sweep", "show", start, cwd=tmp_path).stdout.startswith(f"sweep {first.name}  ")
+    report = kit_command("report", first.name[:-2], cwd=tmp_path)  # a start its points' run ids share too
+    assert report.returncode == 0 and report.stdout.strip() == f"runs/sweeps/{first.name}/report.html", report.stderr
+    shared = kit_command("sweep", "show", first.name.split("-sweep-")[0][:8], cwd=tmp_path)
+    assert shared.returncode == 2 and "2 sweeps start with" in shared.stderr, shared.stderr
+
+
+def test_emit_k8s_says_the_sweep_and_its_job(scoring_notebook, tmp_path):
+    result = kit_command("sweep", scoring_notebook, "-p", "scale", "1,2", "--emit-k8s", "k8s", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sweep_id = read(tmp_path / "k8s" / "sweep" / "sweep.json")["sweep_id"]
+    assert f"sweep {sweep_id} written as the Job kit-sweep-{sweep_id.rsplit('-', 1)[-1]}" in result.stderr
+    assert "kubectl apply -f k8s/pvc.yaml && kubectl apply -f k8s/job.yaml" in result.stderr
+    assert result.stdout.split() == ["k8s/job.yaml", "k8s/pvc.yaml", "k8s/sweep/sweep.json", "k8s/sweep/notebook.ipynb"]

@@ -2,27 +2,34 @@
 
 As tests/kit/test_bad_input.py does for `kit run`, each case runs the real `kit` command in a workspace of its
 own (a notebook, a runs directory with a finished sweep, the files the case needs) and compares the workspace
-before and after. Every point of a sweep is prepared before any runs, so a bad value in its last point is caught
-like one in its first.
+before and after, every file hashed. Every point of a sweep is prepared before any runs, so a bad value in its last
+point is caught like one in its first. No case may hang: a port that takes connections and says nothing, or speaks
+HTTP, is refused as a Dask scheduler within seconds (the fixture `impostors` listens on 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import fcntl
+import http.server
 import json
 import os
 import shutil
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 import kit
 from kit.record import layout
 from kit.sweeping import emit_kubernetes
 from tests.utils.commands import kit as kit_command
 from tests.utils.files import snapshot, unlock
+from tests.utils.kubernetes import invalid_names
 from tests.utils.notebooks import write_notebook
 
 PARAMETERS = "seed = 0\nscale: float = 1.0\nli: list[int] = [1, 2]\nname = 'a'\n"
@@ -38,6 +45,7 @@ class Bad:
     message: str
     files: dict[str, str | bytes] = field(default_factory=dict)
     setup: Callable[[Path, str], object] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def case(id: str, *args, message: str, **kwargs) -> pytest.param:  # noqa: A002 - pytest's own word
@@ -88,8 +96,22 @@ def closed_folder(relative: str, mode: int) -> Callable[[Path, str], None]:
     return setup
 
 
+def change_emitted_notebook(work: Path, sweep_id: str) -> None:
+    """The notebook next to an emitted sweep file, changed since (a ConfigMap edited by hand, say)."""
+    notebook = work / "emitted" / "sweep" / "notebook.ipynb"
+    notebook.write_text(notebook.read_text().replace("x = 0", "x = 1"))
+
+
+def damage_emitted(work: Path, sweep_id: str) -> None:
+    (work / "emitted" / "sweep" / "sweep.json").write_text("{ not json")
+
+
 RUN = ("sweep", "score.ipynb")
 SEEDS = ",".join(map(str, range(101)))
+#: Replaced by the address of a port on 127.0.0.1 that takes connections and never answers, or speaks HTTP.
+SILENT, HTTP = "<SILENT>", "<HTTP>"
+POINT = ("sweep", "point", "emitted/sweep/sweep.json")
+K8S = (*RUN, "-p", "seed", "1,2", "--emit-k8s", "k8s")
 
 CASES = [
     # -p axes
@@ -383,6 +405,118 @@ CASES = [
     ),  # fmt: skip
     # click's own usage errors
     case("show-without-sweep", "sweep", "show", message="Missing argument 'SWEEP'"),
+    # more grids and options
+    case(
+        "f-range-beyond-64-bits",
+        *RUN,
+        "-f",
+        "grid.yaml",
+        message="'seed' range gives more than 10**15 values: give from 1 to 10,000",
+        files=grid(f"grid: {{seed: {{range: [{-(2**62)}, {2**62}]}}}}\n"),
+    ),  # fmt: skip
+    case(
+        "f-range-beyond-64-bits-down",
+        *RUN,
+        "-f",
+        "grid.yaml",
+        message="range gives more than 10**15 values",
+        files=grid(f"grid: {{seed: {{range: [{2**63}, {-(2**63)}, -1]}}}}\n"),
+    ),  # fmt: skip
+    case(
+        "f-range-beyond-64-bits-few-values",
+        *RUN,
+        "-f",
+        "grid.yaml",
+        message="parameter 'seed' is an integer beyond 64 bits",
+        files=grid(f"grid: {{seed: {{range: [{-(2**63)}, {2**63}, {2**61}]}}}}\n"),
+    ),  # fmt: skip
+    case("timeout-nan", *RUN, "--timeout", "nan", message="--timeout must be a number of seconds above 0, not nan"),
+    case("timeout-inf", *RUN, "--timeout", "inf", message="--timeout must be a number of seconds above 0, not inf"),
+    case("threads-negative", *RUN, "--threads", "-1", message="--threads must be a whole number from 1 to 4096"),
+    case("workers-negative", *RUN, "--workers", "-1", message="--workers must be a whole number from 1 to 256"),
+    # --scheduler: refused within seconds, whatever listens there, and the process ends at once
+    case("scheduler-empty", *RUN, "--scheduler", "", message="at '' (not an address: HOST:PORT"),
+    case("scheduler-not-a-url", *RUN, "--scheduler", "not-a-url", message="(not an address: HOST:PORT"),
+    case(
+        "scheduler-http-url",
+        *RUN,
+        "--scheduler",
+        "http://127.0.0.1:8787/status",
+        message="('http://' is not a Dask address: it starts with tcp://)",
+    ),  # fmt: skip
+    case("scheduler-port-0", *RUN, "--scheduler", "tcp://127.0.0.1:0", message="(not an address: HOST:PORT"),
+    case("scheduler-port-too-large", *RUN, "--scheduler", "tcp://127.0.0.1:70000", message="not an address"),
+    case("scheduler-port-superscript", *RUN, "--scheduler", "tcp://127.0.0.1:²", message="not an address"),
+    case("scheduler-no-host", *RUN, "--scheduler", "tcp://:8786", message="not an address"),
+    case(
+        "scheduler-silent-port",
+        *RUN,
+        "--scheduler",
+        SILENT,
+        message="takes connections but gave no Dask answer in 6 s: is it the scheduler's port (8786), not the",
+    ),  # fmt: skip
+    case("scheduler-http-server", *RUN, "--scheduler", HTTP, message="the dashboard"),
+    case("scheduler-http-server-no-scheme", *RUN, "--scheduler", HTTP.replace("<", "<bare-"), message="the dashboard"),
+    # --emit-k8s: what Kubernetes would refuse is refused before a file is written
+    case("k8s-image-empty", *K8S, "--k8s-image", "", message="--k8s-image '' is empty: pass the image the pods run"),
+    case("k8s-image-space", *K8S, "--k8s-image", "kit latest", message="--k8s-image 'kit latest' holds white space"),
+    case("k8s-image-newline", *K8S, "--k8s-image", "kit:1\nrm", message="'kit:1\\nrm' holds white space ('\\n')"),
+    case("k8s-image-upper-case", *K8S, "--k8s-image", "Kit:1", message="has upper-case letters in its repository"),
+    case("k8s-image-url", *K8S, "--k8s-image", "https://registry/kit:1", message="is not an image reference"),
+    case("k8s-image-bad-tag", *K8S, "--k8s-image", "kit:-1", message="is not an image reference"),
+    case(
+        "k8s-claim-invalid",
+        *K8S,
+        "--k8s-claim",
+        "Runs_Claim!",
+        message="--k8s-claim 'Runs_Claim!' is not a DNS-1123 subdomain",
+    ),  # fmt: skip
+    case(
+        "k8s-claim-empty", *K8S, "--k8s-claim", "", message="--k8s-claim '' is empty: it must be a DNS-1123 subdomain"
+    ),
+    case("k8s-claim-too-long", *K8S, "--k8s-claim", "c" * 300, message="is 300 characters long"),
+    case("k8s-claim-leading-dash", *K8S, "--k8s-claim", "-runs", message="is not a DNS-1123 subdomain"),
+    case("k8s-claim-alone", *RUN, "--k8s-claim", "runs", message="--k8s-image and --k8s-claim go with --emit-k8s"),
+    case("k8s-workers-0", *K8S, "--workers", "0", message="--workers must be a whole number from 1 to 256"),
+    # kit sweep point: what each pod runs
+    case(
+        "point-index-superscript",
+        *POINT,
+        message="JOB_COMPLETION_INDEX='²' is not a point index: 0 to 1",
+        env={"JOB_COMPLETION_INDEX": "²"},
+    ),  # fmt: skip
+    case("point-index-arabic-digit", *POINT, message="is not a point index", env={"JOB_COMPLETION_INDEX": "١"}),
+    case("point-index-negative", *POINT, message="'-1' is not a point index", env={"JOB_COMPLETION_INDEX": "-1"}),
+    case("point-index-text", *POINT, message="'one' is not a point index", env={"JOB_COMPLETION_INDEX": "one"}),
+    case(
+        "point-index-5000-digits",
+        *POINT,
+        message="characters) is not a point index",
+        env={"JOB_COMPLETION_INDEX": "9" * 5000},
+    ),  # fmt: skip
+    case("point-index-beyond", *POINT, message="point index 2 is not one of", env={"JOB_COMPLETION_INDEX": "2"}),
+    case("point-flag-negative", *POINT, "--index", "-1", message="point index -1 is not one of the sweep's"),
+    case("point-flag-huge", *POINT, "--index", str(2**70), message=f"point index {2**70} is not one of"),
+    case("point-flag-superscript", *POINT, "--index", "²", message="'²' is not a valid integer"),
+    case(
+        "point-notebook-changed",
+        *POINT,
+        "--index",
+        "0",
+        message="notebook.ipynb: differs from the notebook the sweep prepared",
+        setup=change_emitted_notebook,
+    ),  # fmt: skip
+    case("point-damaged-file", *POINT, "--index", "0", message="is not JSON", setup=damage_emitted),
+    case(
+        "point-runs-dir-read-only",
+        *POINT,
+        "--index",
+        "0",
+        "--runs-dir",
+        "ro",
+        message="runs directory ro is not writable",
+        setup=closed_folder("ro", 0o555),
+    ),  # fmt: skip
 ]
 
 
@@ -394,6 +528,35 @@ def recorded(tmp_path_factory) -> tuple[Path, str]:
     found = kit.sweep(notebook, {"seed": [1, 2]}, runs_dir=folder / "runs", workers=2)
     emit_kubernetes(notebook, {"seed": [1, 2]}, folder / "emitted", runs_dir=folder / "runs")
     return folder, found.id
+
+
+class Silent(http.server.BaseHTTPRequestHandler):
+    """Reads a request and never answers (the socket stays open until the client goes)."""
+
+    def handle(self) -> None:
+        self.connection.settimeout(60)
+        try:
+            while self.connection.recv(1 << 16):
+                pass
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def impostors() -> Iterator[dict[str, str]]:
+    """Ports on 127.0.0.1 that are no Dask scheduler: one takes connections and says nothing, one is an HTTP server
+    (as a Dask dashboard's port is). Their addresses replace SILENT and HTTP in a case's arguments."""
+    silent = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    for server in (silent, web):
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    web_address = f"127.0.0.1:{web.server_address[1]}"
+    yield {SILENT: f"tcp://127.0.0.1:{silent.server_address[1]}", HTTP: f"tcp://{web_address}",
+           HTTP.replace("<", "<bare-"): web_address}  # fmt: skip
+    for server in (silent, web):
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -408,8 +571,12 @@ def work(tmp_path, recorded) -> Path:
     unlock(tmp_path)
 
 
+#: Seconds any mistake takes to be refused, the Dask ones included (6 s of them waiting for an answer).
+BOUND = 40
+
+
 @pytest.mark.parametrize("bad", CASES)
-def test_a_sweep_mistake_is_one_clear_line_and_writes_nothing(work, recorded, bad):
+def test_a_sweep_mistake_is_one_clear_line_and_writes_nothing(work, recorded, impostors, bad):
     sweep_id = recorded[1]
     for name, content in bad.files.items():
         path = work / name
@@ -417,16 +584,45 @@ def test_a_sweep_mistake_is_one_clear_line_and_writes_nothing(work, recorded, ba
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     if bad.setup:
         bad.setup(work, sweep_id)
-    args = [sweep_id if arg == SWEEP else arg for arg in bad.args]
+    places = {SWEEP: sweep_id, **impostors}
+    args = [places.get(arg, arg) for arg in bad.args]
     before = snapshot(work)
-    result = kit_command(*args, cwd=work, timeout=120)
+    started = time.monotonic()
+    result = kit_command(*args, cwd=work, env={**os.environ, **bad.env}, timeout=BOUND * 3)
+    took = time.monotonic() - started
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2, result.stderr[-2000:]
     assert len(errors) == 1, result.stderr[-2000:]
     assert bad.message in errors[0] and len(errors[0]) < 300, errors[0]
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr[-2000:]
+    assert took < BOUND, f"took {took:.0f} s"
     assert snapshot(work) == before, "a sweep mistake must write nothing"
 
 
 def test_the_table_covers_every_kind_of_mistake():
-    assert len(CASES) >= 60
+    assert len(CASES) >= 100
+
+
+def test_the_impostors_take_connections_and_never_answer_as_dask(impostors):
+    """The hang cases test what they say: both ports take a connection; the silent one never answers."""
+    for address in (impostors[SILENT], impostors[HTTP]):
+        host, port = address.removeprefix("tcp://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.settimeout(1)
+            connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            try:
+                answer = connection.recv(100)
+            except TimeoutError:
+                answer = None
+            assert (answer is None) == (address == impostors[SILENT]), answer
+
+
+def test_emitted_names_are_what_kubernetes_requires_whatever_the_notebook(tmp_path):
+    """Strict schema validation does not check names: they are checked here directly, for an awkward notebook name."""
+    notebook = write_notebook(tmp_path / "2024 Übung_MODEL (v2).ipynb", "seed = 0", "print(seed)")
+    emit_kubernetes(notebook, {"seed": [1, 2]}, tmp_path / "k8s", runs_dir=tmp_path / "runs", claim="team.runs-1")
+    documents = [
+        doc for name in ("job.yaml", "pvc.yaml") for doc in yaml.safe_load_all((tmp_path / "k8s" / name).open())
+    ]
+    assert [doc["kind"] for doc in documents] == ["ConfigMap", "Job", "PersistentVolumeClaim"]
+    assert [problem for doc in documents for problem in invalid_names(doc)] == []

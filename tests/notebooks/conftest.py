@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 import kit
-
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+from tests.utils.paths import NOTEBOOKS
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import kit
-from tests.notebooks.conftest import NOTEBOOKS
+from tests.utils.paths import NOTEBOOKS
 
 
 def test_defaults_reach_their_targets(diagnosis, regression, digits):

@@ -173,3 +173,6 @@ def test_deploy_writes_a_kustomize_base(diagnosis, tmp_path):
     assert deployment["spec"]["replicas"] == 2 and container["image"] == "diagnosis:1"
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert deployment["metadata"]["annotations"]["kit.dev/run-id"] == diagnosis.id
+    for path in (tmp_path / "k8s").iterdir():  # plain YAML people can read and patch: every value written out
+        text = path.read_text()
+        assert "&id" not in text and "*id" not in text and len(list(yaml.safe_load_all(text))) == 1, path.name

@@ -11,8 +11,11 @@ IMAGES = [pytest.param(image, id=name) for name, image in images.IMAGES.items()]
 
 @pytest.mark.parametrize("image", IMAGES)
 def test_each_image_is_a_folder_of_images_named_as_it_is(image):
-    assert image.dockerfile == paths.IMAGES / image.name / "Dockerfile"
+    """The JupyterLab image is the top-level Dockerfile (`docker build .`); every other one is images/<name>/."""
+    expected = paths.ROOT / "Dockerfile" if image.name == images.DEFAULT else paths.IMAGES / image.name / "Dockerfile"
+    assert image.dockerfile == expected
     assert image.dockerfile.is_file()
+    assert (paths.IMAGES / image.name).is_dir()  # the files copied into it
 
 
 @pytest.mark.parametrize("image", IMAGES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from imagebuild import base, build, images, lock, model, wheelhouse
 from imagebuild.errors import BuildError
@@ -35,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     image.add_argument("--mirror", default=mirror)
     image.add_argument("--index-url", default=lock.PYPI, help="where missing wheels are downloaded from")
     model_cmd = commands.add_parser("model", help="build the model image of a kit run (its model and record inside)")
-    model_cmd.add_argument("--run", required=True, help="the run's directory, e.g. runs/ID")
+    model_cmd.add_argument("--run", required=True, help="the run: its id (in ./runs) or its directory, e.g. runs/ID")
     model_cmd.add_argument("--image", required=True, help="the tag to give it, e.g. diagnosis:1")
     model_cmd.add_argument("--mirror", default=mirror)
     model_cmd.add_argument("--index-url", default=lock.PYPI, help="where missing wheels are downloaded from")
@@ -58,7 +57,9 @@ def run(args: argparse.Namespace) -> None:
         build.build(args.image, args.variant, args.name, args.mirror, args.index_url)
         print(f"built {args.image}")
     elif args.command == "model":
-        variant = model.build_model_image(Path(args.run), args.image, mirror=args.mirror, index_url=args.index_url)
+        variant = model.build_model_image(
+            model.find_run(args.run), args.image, mirror=args.mirror, index_url=args.index_url
+        )
         print(f"built {args.image} ({variant}): docker run -p 8080:8080 {args.image}")
 
 

@@ -1,7 +1,8 @@
 """The images this project builds, by name: where each one's Dockerfile is and what it is built from.
 
-Adding an image is a folder ``images/<name>/`` with its Dockerfile (the build context is the project root,
-shared by all; the root ``.dockerignore`` says what of it they see) and one entry here; its tests go in
+The JupyterLab image, ``kit``, is the project's top-level ``Dockerfile`` (``docker build .``), the files it copies in
+``images/kit/``. Adding an image is a folder ``images/<name>/`` with its Dockerfile (the build context is the project
+root, shared by all; the root ``.dockerignore`` says what of it they see) and one entry here; its tests go in
 ``tests/by_image/<name>/``. Every image is built the same way (``PYTHONPATH=tools python3 -m imagebuild build
 --name <name> --image <tag>``): its lock checked, its base image (the Dockerfile's ``ARG BASE_IMAGE=`` line)
 pulled or made with debootstrap, the lock's wheels downloaded into ``wheelhouse/<variant>/``, then
@@ -41,7 +42,7 @@ IMAGES = {
     image.name: image
     for image in [
         # JupyterLab, scikit-learn, TensorFlow, papermill and kit; `make build`, `make lab`, `make test`.
-        Image("kit", paths.IMAGES / "kit/Dockerfile", variants=("cpu", "cuda"), variant_arg="TF_VARIANT"),
+        Image("kit", paths.ROOT / "Dockerfile", variants=("cpu", "cuda"), variant_arg="TF_VARIANT"),
         # One run's model behind `kit serve`; `make model-image RUN=...` (model.py stages the run's record).
         Image(
             "model", paths.IMAGES / "model/Dockerfile", variants=("serve", "serve-keras"), variant_arg="SERVE_VARIANT"

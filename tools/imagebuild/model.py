@@ -39,10 +39,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def find_run(given: str) -> Path:
+    """The run ``given`` names: its directory (``runs/ID``), or its id in ``./runs`` or the project's ``runs/``."""
+    for candidate in (Path(given), Path("runs") / given, paths.ROOT / "runs" / given):
+        if candidate.is_dir():
+            return candidate
+    raise BuildError(f"no run {given!r} here or in runs/: pass RUN=ID or RUN=runs/ID (`kit runs` lists them)")
+
+
 def check_run(run: Path) -> tuple[str, str, str]:
     """The run's id, its model's sha256 and the lock variant for it; BuildError when the run cannot be served."""
     if not run.is_dir():
-        raise BuildError(f"no run directory {run}: pass RUN=runs/ID (`kit runs` lists them)")
+        raise BuildError(f"no run directory {run}: pass RUN=ID or RUN=runs/ID (`kit runs` lists them)")
     status = _read(run / "status.json")
     if status.get("status") != "succeeded":
         raise BuildError(f"run {run.name} {status.get('status')}: build a model image of a run that succeeded")

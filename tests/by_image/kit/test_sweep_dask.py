@@ -170,3 +170,13 @@ def test_ctrl_c_records_the_running_points_as_interrupted_and_starts_no_more(clu
     for worker in cluster.workers:  # and their kernels stopped: the workers are free for the next sweep
         wait_for(lambda worker=worker: worker.exec_run(["python", "-c", NO_KERNEL]).exit_code == 0, 30,
                  "the worker's kernels to exit", worker)  # fmt: skip
+    # --resume without --scheduler goes back to the cluster the sweep ran on, and says so.
+    (cluster.shared / "go.txt").write_text("")
+    sweep_id = Path(stdout.strip()).name
+    resumed = cluster.containers.start(["kit", "sweep", "--resume", sweep_id, "--runs-dir", f"{SHARED}/runs"],
+                                       **cluster.options())  # fmt: skip
+    code, _, stderr = finished(resumed)
+    assert code == 0, stderr[-3000:]
+    assert f"on tcp://{cluster.scheduler}:8786" in stderr.splitlines()[0]
+    workers = {worker.id[:12] for worker in cluster.workers}
+    assert {run["host"] for run in records(cluster.shared).values()} <= workers  # every run ran on a worker

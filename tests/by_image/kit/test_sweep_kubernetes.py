@@ -51,6 +51,7 @@ def test_the_manifests_are_valid_kubernetes_1_33_in_strict_mode(emitted):
         missing("kubernetes-validate is not installed: run `make venv`")
     found = documents(emitted)
     assert [doc["kind"] for doc in found] == ["ConfigMap", "Job", "PersistentVolumeClaim"]
+    assert not any(mark in (emitted / "job.yaml").read_text() for mark in ("&id", "*id"))  # no anchors or aliases
     for doc in found:
         kubernetes_validate.validate(doc, "1.33.0", strict=True)  # raises ValidationError
     job = found[1]["spec"]

@@ -3,9 +3,7 @@ built with `make model-image`'s tooling, containers of them."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.utils.paths import ROOT
+from tests.utils.images import build_model_image
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +28,6 @@ def trained(tmp_path_factory, kit_image) -> Path:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
     return runs
-
-
-def build_model_image(run: Path, tag: str) -> subprocess.CompletedProcess:
-    """`make model-image RUN=... MODEL_IMAGE=...`, as its tooling runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "imagebuild", "model", "--run", str(run), "--image", tag],
-        capture_output=True, text=True, timeout=1200, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

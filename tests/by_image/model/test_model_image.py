@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.by_image.model.conftest import build_model_image
 from tests.utils.containers import host_port, wait_for
 from tests.utils.http import get, post
+from tests.utils.images import build_model_image
 from tests.utils.paths import ROOT
 
 PORTS = {"8080/tcp": ("127.0.0.1", None)}

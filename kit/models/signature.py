@@ -3,7 +3,7 @@
 ``kit.save_model`` writes it beside the model (``NAME.signature.json``, an artifact like any other, so the manifest
 hashes it): for a scikit-learn model, the training features by name (``feature_names_in_``) and whether it takes
 NaN; for a Keras model, its input shape and datatype. Outputs: the label, and class probabilities where the model
-has them. Datatypes are the Open Inference Protocol's (``FP64``, ``INT64``, ``BYTES``, ...).
+has them. Datatypes are the Open Inference Protocol's (``FP64``, ``INT64``, ``BYTES``, ...: :mod:`.datatypes`).
 """
 
 from __future__ import annotations
@@ -12,29 +12,27 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from kit.models import datatypes
+from kit.models.formats import is_keras
+from kit.record import codec
+
 #: The file beside a model: ``model.skops`` has ``model.signature.json``.
 SUFFIX = ".signature.json"
 FORMAT = 1
+KINDS = ("tabular", "tensor")
 
 
 @dataclass(frozen=True)
-class Tensor:
+class Tensor(codec.Encodable):
     """One named input or output: its Open Inference Protocol datatype and shape (-1: any size)."""
 
     name: str
     datatype: str
     shape: tuple[int, ...]
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Tensor:
-        return cls(str(data["name"]), str(data["datatype"]), tuple(int(size) for size in data["shape"]))
-
 
 @dataclass(frozen=True)
-class Signature:
+class Signature(codec.Encodable):
     """What a model takes and gives.
 
     ``kind`` is ``tabular`` (one FP64 input per feature, each of shape [-1]: rows of named features) or ``tensor``
@@ -45,9 +43,11 @@ class Signature:
     kind: str
     inputs: tuple[Tensor, ...]
     outputs: tuple[Tensor, ...]
-    classes: tuple | None = None
+    classes: tuple[Any, ...] | None = None
     allow_nan: bool = False
     framework: str = "sklearn"
+    format: int = FORMAT
+    #: Fields this version does not know (written by a newer kit): kept as they were.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
@@ -58,54 +58,22 @@ class Signature:
     def feature_set(self) -> frozenset[str]:
         return frozenset(self.features)
 
-    def to_dict(self) -> dict:
-        return {
-            "format": FORMAT,
-            "framework": self.framework,
-            "kind": self.kind,
-            "inputs": [tensor.to_dict() for tensor in self.inputs],
-            "outputs": [tensor.to_dict() for tensor in self.outputs],
-            "classes": list(self.classes) if self.classes is not None else None,
-            "allow_nan": self.allow_nan,
-        }
-
     @classmethod
-    def from_dict(cls, data: dict) -> Signature:
+    def from_dict(cls, data: Any) -> Signature:
         """ValueError (naming the field) when ``data`` is not a signature."""
         try:
-            if data.get("kind") not in ("tabular", "tensor"):
-                raise ValueError("has no kind 'tabular' or 'tensor'")
-            classes = data.get("classes")
-            return cls(
-                kind=data["kind"],
-                inputs=tuple(Tensor.from_dict(item) for item in data["inputs"]),
-                outputs=tuple(Tensor.from_dict(item) for item in data["outputs"]),
-                classes=tuple(classes) if classes is not None else None,
-                allow_nan=bool(data.get("allow_nan", False)),
-                framework=str(data.get("framework", "sklearn")),
-            )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"is not a model signature ({type(error).__name__}: {error})") from None
-
-
-def _datatype(dtype) -> str:
-    """The protocol's name of a NumPy dtype."""
-    import numpy
-
-    dtype = numpy.dtype(dtype)
-    if dtype.kind == "b":
-        return "BOOL"
-    if dtype.kind in "iu":
-        return f"{'U' if dtype.kind == 'u' else ''}INT{dtype.itemsize * 8}"
-    if dtype.kind == "f":
-        return f"FP{dtype.itemsize * 8}"
-    return "BYTES"
+            signature = super().from_dict(data)
+        except ValueError as error:
+            raise ValueError(f"is not a model signature ({error})") from None
+        if signature.kind not in KINDS:
+            raise ValueError(f"is not a model signature (its kind is not {' or '.join(map(repr, KINDS))})")
+        return signature
 
 
 def _outputs(classes) -> tuple[Tensor, ...]:
     if classes is None:
         return (Tensor("prediction", "FP64", (-1,)),)
-    return (Tensor("label", _datatype(classes.dtype), (-1,)), Tensor("probabilities", "FP64", (-1, len(classes))))
+    return (Tensor("label", datatypes.of(classes.dtype), (-1,)), Tensor("probabilities", "FP64", (-1, len(classes))))
 
 
 def _sklearn(model) -> Signature:
@@ -140,7 +108,7 @@ def _keras(model) -> Signature:
     classes = numpy.arange(width) if width and width > 1 else None
     return Signature(
         kind="tensor",
-        inputs=(Tensor("input", _datatype(str(tensor.dtype)), shape),),
+        inputs=(Tensor("input", datatypes.of(str(tensor.dtype)), shape),),
         outputs=_outputs(classes),
         classes=tuple(classes.tolist()) if classes is not None else None,
         framework="keras",
@@ -149,6 +117,4 @@ def _keras(model) -> Signature:
 
 def of_model(model) -> Signature:
     """The signature of a fitted scikit-learn model or a built Keras model; ValueError when it has none."""
-    from kit.tracking.models import is_keras
-
     return _keras(model) if is_keras(model) else _sklearn(model)

@@ -1,4 +1,4 @@
-"""The sweep record: ``runs/sweeps/SWEEP/sweep.json`` (its place in :mod:`kit.record.layout`), typed, read back.
+"""The sweep record: ``runs/sweeps/SWEEP/sweep.json`` (its place in :mod:`.layout`), typed, read back, written.
 
 It holds the sweep's id, the notebook, the grid as given, the thread count and timeout of every point, the start
 and end, and each point: its parameters, its runs (one per attempt: the first, then one per ``--resume``) and its
@@ -6,14 +6,13 @@ status. The runs are ordinary run records in the runs directory, and their own s
 reader takes a point's status from its last run when that run exists.
 
 One process writes a sweep record at a time (it holds ``.lock``), always whole and atomically
-(:func:`kit.record.jsonfile.write_json`): a reader sees the previous version or the next.
+(:func:`.jsonfile.write_json`): a reader sees the previous version or the next.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fcntl
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -24,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from kit import settings
-from kit.errors import DamagedRecord, DamagedSweep, RunsDirError, SweepBusy, SweepNotFound
-from kit.record import Damaged, Run, layout
+from kit.errors import AmbiguousRef, DamagedRecord, DamagedSweep, RunNotFound, RunsDirError, SweepBusy, SweepNotFound
+from kit.record import codec, layout
 from kit.record.jsonfile import read_json, write_json
 from kit.record.layout import SweepLayout
-from kit.record.schema import Threads, _get
+from kit.record.run import Damaged, Run, find_run
+from kit.record.schema import Threads
 from kit.record.store import check_runs_dir, new_run_id
 
 _SWEEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -60,7 +60,7 @@ class PointStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class PointInfo:
+class PointInfo(codec.Encodable):
     """One point: its index, the parameters given for it, its runs (the last is current), status and a message."""
 
     index: int
@@ -70,34 +70,9 @@ class PointInfo:
     #: Why it failed (the run's failure, or why no run could start).
     message: str | None = None
 
-    def to_dict(self) -> dict:
-        return {
-            "index": self.index,
-            "parameters": self.parameters,
-            "runs": list(self.runs),
-            "status": self.status.value,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> PointInfo:
-        status = _get(data, "status", str)
-        if status not in PointStatus.__members__.values():
-            raise ValueError(f"has a point of unknown status {status[:40]!r}")
-        runs = _get(data, "runs", list)
-        if not all(isinstance(run, str) for run in runs):
-            raise ValueError("has a point whose runs are not run ids")
-        return cls(
-            index=_get(data, "index", int),
-            parameters=_get(data, "parameters", dict),
-            runs=tuple(runs),
-            status=PointStatus(status),
-            message=_get(data, "message", str, optional=True),
-        )
-
 
 @dataclass(frozen=True)
-class SweepInfo:
+class SweepInfo(codec.Encodable):
     """``sweep.json``: what the sweep runs, how, when, and each point."""
 
     sweep_id: str
@@ -110,67 +85,27 @@ class SweepInfo:
     grid: dict[str, Any]
     #: The parameters whose value differs between points (the table's and the report's columns).
     swept: tuple[str, ...]
-    #: The thread counts of every point's run, and the timeout of any one cell.
+    #: The thread counts of every point's run.
     threads: Threads
-    timeout: float | None
-    #: How many points ran at once, here (``workers``) or on a Dask cluster (``scheduler``).
-    workers: int | None
-    scheduler: str | None
     started: str
-    kit: str
     points: tuple[PointInfo, ...]
+    #: Seconds any one cell may take.
+    timeout: float | None = None
+    #: How many points ran at once, here (``workers``) or on a Dask cluster (``scheduler``).
+    workers: int | None = None
+    scheduler: str | None = None
+    kit: str = "unknown"
     ended: str | None = None
     #: Fields this version does not know (written by a newer kit): kept as they were.
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return {
-            "sweep_id": self.sweep_id,
-            "status": self.status.value,
-            "notebook": self.notebook,
-            "notebook_path": self.notebook_path,
-            "notebook_sha256": self.notebook_sha256,
-            "grid": self.grid,
-            "swept": list(self.swept),
-            "threads": self.threads.to_dict(),
-            "timeout": self.timeout,
-            "workers": self.workers,
-            "scheduler": self.scheduler,
-            "started": self.started,
-            "ended": self.ended,
-            "kit": self.kit,
-            "points": [point.to_dict() for point in self.points],
-            **self.extra,
-        }
-
     @classmethod
     def from_dict(cls, data: Any) -> SweepInfo:
-        status = _get(data, "status", str)
-        if status not in SweepStatus.__members__.values():
-            raise ValueError(f"has an unknown status {status[:40]!r}")
-        points = tuple(PointInfo.from_dict(point) for point in _get(data, "points", list))
-        if [point.index for point in points] != list(range(len(points))):
+        info = super().from_dict(data)
+        check_sweep_id(info.sweep_id)
+        if [point.index for point in info.points] != list(range(len(info.points))):
             raise ValueError("has points out of order")
-        swept = _get(data, "swept", list)
-        known = {field.name for field in dataclasses.fields(cls)} - {"extra"}
-        return cls(
-            sweep_id=check_sweep_id(_get(data, "sweep_id", str)),
-            status=SweepStatus(status),
-            notebook=_get(data, "notebook", str),
-            notebook_path=_get(data, "notebook_path", str),
-            notebook_sha256=_get(data, "notebook_sha256", str),
-            grid=_get(data, "grid", dict),
-            swept=tuple(str(name) for name in swept),
-            threads=Threads.from_dict(_get(data, "threads", dict)),
-            timeout=_get(data, "timeout", (int, float), optional=True),
-            workers=_get(data, "workers", int, optional=True),
-            scheduler=_get(data, "scheduler", str, optional=True),
-            started=_get(data, "started", str),
-            kit=_get(data, "kit", str, optional=True) or "unknown",
-            points=points,
-            ended=_get(data, "ended", str, optional=True),
-            extra={key: value for key, value in data.items() if key not in known},
-        )
+        return info
 
     def with_point(self, point: PointInfo) -> SweepInfo:
         points = list(self.points)
@@ -194,10 +129,6 @@ def point_run_id(sweep_id: str, index: int, total: int, attempt: int = 0) -> str
     """The run id of a point: ``SWEEP.p03``, and ``SWEEP.p03.r1`` for the first ``--resume`` that reruns it."""
     width = len(str(max(total - 1, 0)))
     return f"{sweep_id}.p{index:0{width}d}" + (f".r{attempt}" if attempt else "")
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -270,7 +201,10 @@ def _runs_of(record: Path, runs_dir: str | os.PathLike | None) -> Path:
 
 
 def find_sweep(ref: str | os.PathLike, runs_dir: str | os.PathLike | None = None) -> Sweep:
-    """A sweep by its id, its folder or its sweep.json (SweepNotFound, DamagedSweep)."""
+    """A sweep by its id, its folder, its sweep.json, a unique start of its id, or ``latest`` (the newest).
+
+    SweepNotFound, AmbiguousRef (several ids start so), DamagedSweep.
+    """
     runs = settings.runs_dir(runs_dir)
     given = Path(ref)
     for record in (SweepLayout.of(runs, str(ref)).record, given / layout.SWEEP, given):
@@ -280,7 +214,45 @@ def find_sweep(ref: str | os.PathLike, runs_dir: str | os.PathLike | None = None
             continue
         if found:
             return Sweep.open(record, _runs_of(record, runs_dir))
+    text = str(ref)
+    if text == layout.LATEST or layout.could_be_a_prefix(text):
+        try:
+            records = [path / layout.SWEEP for path in (runs / layout.SWEEPS).iterdir()]
+        except OSError:
+            records = []
+        if text == layout.LATEST:
+            sweeps = [sweep for record in records if (sweep := _readable(record, runs))]
+            if sweeps:
+                return max(sweeps, key=lambda sweep: (sweep.info.started, sweep.id))
+        else:
+            matches = [record for record in records if record.parent.name.startswith(text) and record.is_file()]
+            if len(matches) == 1:
+                return Sweep.open(matches[0], runs)
+            if matches:
+                raise AmbiguousRef("sweep", text, sorted(record.parent.name for record in matches))
     raise SweepNotFound(ref, runs)
+
+
+def _readable(record: Path, runs: Path) -> Sweep | None:
+    try:
+        return Sweep.open(record, runs) if record.is_file() else None
+    except DamagedSweep:
+        return None
+
+
+def find_run_or_sweep(ref: str | os.PathLike, runs_dir: str | os.PathLike | None = None) -> Run | Sweep:
+    """The run ``ref`` names (see :func:`kit.record.find_run`), else the sweep; RunNotFound when it names neither.
+
+    A start of an id that several runs share but one sweep only (a sweep's id starts its points' run ids) is the
+    sweep.
+    """
+    try:
+        return find_run(ref, runs_dir)
+    except (RunNotFound, AmbiguousRef) as error:
+        try:
+            return find_sweep(ref, runs_dir)
+        except (SweepNotFound, AmbiguousRef):
+            raise error from None
 
 
 def reserve(runs: Path, sweep_id: str) -> SweepLayout:

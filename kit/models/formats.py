@@ -1,4 +1,4 @@
-"""Saving models as run artifacts and loading them back, without unpickling anything untrusted.
+"""The files a model is saved in, and loading them back without unpickling anything untrusted.
 
 scikit-learn models are saved with skops, whose loader refuses types it does not trust instead of running
 arbitrary code; types beyond skops' defaults are trusted only for a file whose hash matches the manifest of the
@@ -11,11 +11,11 @@ from pathlib import Path
 
 from kit.errors import ModelError, ModelNotFound, UntrustedModel
 from kit.record import layout
-from kit.record.jsonfile import read_json, write_json
+from kit.record.jsonfile import read_json
 from kit.record.manifest import sha256
 from kit.record.schema import check_manifest
-from kit.tracking.current import artifact_path
 
+#: The formats kit saves and loads models in (:func:`kit.save_model` picks one by the model's library).
 SUFFIXES = (".keras", ".skops")
 
 
@@ -23,27 +23,19 @@ def is_keras(model) -> bool:
     return any(cls.__module__.split(".")[0] in ("keras", "tf_keras") for cls in type(model).__mro__)
 
 
-def save_model(model, name: str = "model") -> Path:
-    """Save ``model`` as the artifact ``name.keras`` (Keras) or ``name.skops`` (scikit-learn); return its path.
+def suffix_of(model) -> str:
+    """The file suffix ``model`` is saved with: ``.keras`` for a Keras model, ``.skops`` for anything else."""
+    return ".keras" if is_keras(model) else ".skops"
 
-    Its input signature (the features it was trained on, or its input shape) goes beside it as
-    ``name.signature.json``, which ``kit serve`` and ``kit predict`` enforce.
-    """
-    from kit.serving import signature
 
-    suffix = ".keras" if is_keras(model) else ".skops"
-    path = artifact_path(name if name.endswith(suffix) else name + suffix)
-    if suffix == ".keras":
+def save(model, path: Path) -> None:
+    """Write ``model`` to ``path`` in the format its suffix names (see :func:`suffix_of`)."""
+    if path.suffix == ".keras":
         model.save(path)
     else:
         import skops.io
 
         skops.io.dump(model, path)
-    try:
-        write_json(path.with_name(path.stem + signature.SUFFIX), signature.of_model(model).to_dict())
-    except ValueError:
-        pass  # a model that is not fitted has no signature: it can still be loaded, not served
-    return path
 
 
 def _recorded(path: Path) -> bool:
@@ -60,7 +52,7 @@ def _recorded(path: Path) -> bool:
 
 
 def load_model(path, *, trusted: list[str] | None = None):
-    """Load a model saved by :func:`save_model` (from a run's ``artifacts/``, or any ``.keras``/``.skops`` file).
+    """Load a model saved by :func:`kit.save_model` (from a run's ``artifacts/``, or any ``.keras``/``.skops`` file).
 
     ``trusted`` names extra types to allow in a ``.skops`` file that is not an unchanged artifact of a run.
     """

@@ -1,7 +1,7 @@
 # The kit image: JupyterLab, scikit-learn, TensorFlow, papermill and the kit package in one container.
-# `make build` builds it anywhere, air-gapped included; on a connected machine a plain
-# `docker build --file images/kit/Dockerfile .` works too. The build context is the project root, shared by
-# every image of images/; the root .dockerignore says what of it the build sees.
+# `make build` builds it anywhere, air-gapped included; on a connected machine a plain `docker build -t kit .`
+# works too. The files copied into it are in images/kit/; the model image is images/model/. The build context is
+# the project root, shared by every image; the root .dockerignore says what of it the build sees.
 # No `# syntax=` line on purpose: that would pull a frontend image, which air-gapped machines cannot.
 
 # Debian's Python 3.11 is the interpreter the lock files are compiled for; where this cannot be pulled,
