@@ -63,6 +63,15 @@ def chromium(window: tuple[int, int] = WINDOW) -> Iterator[WebDriver]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+# Chromium aborts requests in flight when the host's network interfaces change, which Docker does whenever any
+# container or network starts on this machine: a fact about the machine, not an error of the page.
+MACHINE_NOISE = ("net::ERR_NETWORK_CHANGED",)
+
+
 def console_errors(driver: WebDriver) -> list[str]:
     """The errors the page logged to the browser's console since the last call (reading the log empties it)."""
-    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and not any(noise in entry["message"] for noise in MACHINE_NOISE)
+    ]
