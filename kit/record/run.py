@@ -144,7 +144,9 @@ class Run:
             except OSError as error:
                 raise DamagedRecord(self.path, shown, _problem(error)) from None
             if changed:
-                raise DamagedRecord(self.path, shown, "was changed after its run (not the size and sha256 in manifest.json)")
+                raise DamagedRecord(
+                    self.path, shown, "was changed after its run (not the size and sha256 in manifest.json)"
+                )
         for folder, _, files in os.walk(artifacts):
             for file in files:
                 path = Path(folder, file)

@@ -79,4 +79,3 @@ def _small_record(reservation: store.Reservation, info: RunInfo, params: dict, m
     write_json(record.status, info.to_dict())
     os.rename(reservation.path, reservation.final)
     return reservation.final
-

@@ -5,7 +5,9 @@ Every point is prepared (:mod:`.plan`) before anything is written: a mistake in 
 the contract in :mod:`.pool`) is made next, so that a scheduler that does not answer costs nothing either. Then the
 sweep's folder is made, its record written and its lock held while the points run. Each finished point updates
 the record (atomically) and the progress on stderr (:mod:`.progress`). A failed point does not stop the others;
-Ctrl-C stops them all, cleanly, and so does SIGTERM once the CLI made it end like Ctrl-C (:mod:`kit.running.stopping`). ``resume`` runs again the points of a sweep that have no succeeded run.
+Ctrl-C stops them all, cleanly, and so does SIGTERM (the CLI makes it end like Ctrl-C: :mod:`kit.running.stopping`).
+``resume`` first reconciles the record with the runs that exist, then runs again the points that have no succeeded
+run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from kit.errors import SweepFailed, SweepInterrupted, SweepNotResumable
 from kit.record import sweep as record
 from kit.record.layout import SweepLayout
 from kit.record.sweep import PointInfo, PointStatus, Sweep, SweepInfo, SweepStatus
-from kit.running import Notebook, stopping
+from kit.running import Notebook
 from kit.sweeping import kubernetes
 from kit.sweeping.grid import Grid
 from kit.sweeping.plan import SweepPlan, now, prepare, prepare_resume
@@ -156,8 +158,10 @@ def execute(plan: SweepPlan, where: SweepLayout, pool: Pool, *, progress: bool =
                 if not stopping:
                     stopping = True
                     pool.stop()
-                    say(f"stopping: {pool.running} running points are being recorded as interrupted "
-                        f"({stopping.cause().split(' (')[0]})")
+                    say(
+                        f"stopping: {pool.running} running points are being recorded as interrupted "
+                        f"({stopping.cause().split(' (')[0]})"
+                    )
     info = dataclasses.replace(info, status=_status(info, stopping), ended=now())
     record.write(where, info)
     say(shown.closing(info))

@@ -37,7 +37,9 @@ def snapshot(root: Path) -> dict[str, str]:
     """The sha256 of every file under ``root`` by its relative path (and the folders, as empty entries)."""
     found = {}
     for path in sorted(root.rglob("*")):
-        found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        found[path.relative_to(root).as_posix()] = (
+            hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        )
     return found
 
 

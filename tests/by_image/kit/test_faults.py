@@ -45,7 +45,9 @@ def notebooks(tmp_path) -> Path:
     write_notebook(folder / "small.ipynb", "seed = 0", "import kit\nkit.log_metric('m', 1)\n"
                    "kit.artifact_path('a.txt').write_text('small')")  # fmt: skip
     write_notebook(folder / "big.ipynb", None, "import kit\nkit.artifact_path('big.bin').write_bytes(bytes(10 << 20))")
-    write_notebook(folder / "sleep.ipynb", None, "import kit; kit.log_metric('started', 1)", "import time; time.sleep(120)")
+    write_notebook(
+        folder / "sleep.ipynb", None, "import kit; kit.log_metric('started', 1)", "import time; time.sleep(120)"
+    )
     write_notebook(folder / "memory.ipynb", None, "blocks = [bytearray(64 << 20) for _ in range(64)]")
     folder.chmod(0o755)
     for path in folder.iterdir():
@@ -166,8 +168,9 @@ def test_docker_stop_records_the_run_as_interrupted_within_the_grace(image, note
     with box(image, notebooks, runs=runs) as container:
         before = with_earlier(container)
     name = f"faults-{secrets.token_hex(4)}"
-    started = docker("run", "-d", "--name", name, "-v", f"{notebooks}:/nb:ro", "-v", f"{runs}:/runs",
-                     "-e", "KIT_RUNS_DIR=/runs", image, "kit", "run", "/nb/sleep.ipynb", "--run-id", "stopped")  # fmt: skip
+    volumes = ["-v", f"{notebooks}:/nb:ro", "-v", f"{runs}:/runs", "-e", "KIT_RUNS_DIR=/runs"]
+    command = ["kit", "run", "/nb/sleep.ipynb", "--run-id", "stopped"]
+    started = docker("run", "-d", "--name", name, *volumes, image, *command)
     assert started.returncode == 0, started.stderr
     try:
         deadline = time.monotonic() + 120
