@@ -61,6 +61,8 @@ def new_run_id(stem: str) -> str:
 _NO_ROOM = {errno.ENOSPC: "is full", errno.EDQUOT: "is over its disk quota", errno.EROFS: "is read-only"}
 #: During a run, a directory that stops taking writes (its permissions changed) cannot keep the record either.
 _NOT_WRITABLE = {errno.EACCES: "is no longer writable", errno.EPERM: "is no longer writable"}
+#: The problems removing what the run wrote helps with.
+FULL = (_NO_ROOM[errno.ENOSPC], _NO_ROOM[errno.EDQUOT])
 
 
 def room_problem(error: BaseException) -> str | None:

@@ -4,8 +4,8 @@ What the run wrote is removed, so that the disk is not left full by a record nob
 record* takes its place when it fits: its parameters, the metrics it logged, the notebook as given (not the
 executed one, which may be large), an empty artifacts folder and a status.json saying why. So ``kit runs`` still
 shows that the run happened and why its results are gone, for a few kilobytes. When even that does not fit, or the
-directory is read-only (nothing can be removed or written there), nothing more is attempted and the error says
-what is left where.
+directory is read-only or no longer writable (nothing can be removed or written there), the hidden record is left
+as it is (``kit runs`` lists it as abandoned, ``kit runs clean`` removes it) and the error says where.
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ def not_kept(reservation: store.Reservation, info: RunInfo, problem: str, notebo
     record = RunLayout(reservation.path)
     metrics, params = _small(record.metrics), _small(record.params) or info.invocation.parameters
     size = _size(reservation.path)
-    shutil.rmtree(reservation.path, ignore_errors=True)
     fix = store.room_fix(runs, problem)
-    if reservation.path.exists():  # read-only: nothing can be removed, nor written
+    if problem not in store.FULL:  # read-only or unwritable: nothing can be removed there, nor written
         reservation.release()
-        return RecordNotKept(runs, f"{problem}", None, reservation.path, fix)
+        return RecordNotKept(runs, problem, None, reservation.path, fix)
+    shutil.rmtree(reservation.path, ignore_errors=True)
     reservation.release()
     said = f"runs directory {runs} {problem}: what the run wrote ({_megabytes(size)}) was removed"
     small = dataclasses.replace(info, status=RunStatus.FAILED, failure=Failure("RecordNotKept", said))

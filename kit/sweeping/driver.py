@@ -24,6 +24,7 @@ from kit.record import sweep as record
 from kit.record.layout import SweepLayout
 from kit.record.sweep import PointInfo, PointStatus, Sweep, SweepInfo, SweepStatus
 from kit.running import Notebook
+from kit.running.stopping import cause, terminated
 from kit.sweeping import kubernetes
 from kit.sweeping.grid import Grid
 from kit.sweeping.plan import SweepPlan, now, prepare, prepare_resume
@@ -160,7 +161,7 @@ def execute(plan: SweepPlan, where: SweepLayout, pool: Pool, *, progress: bool =
                     pool.stop()
                     say(
                         f"stopping: {pool.running} running points are being recorded as interrupted "
-                        f"({stopping.cause().split(' (')[0]})"
+                        f"({cause().split(' (')[0]})"
                     )
     info = dataclasses.replace(info, status=_status(info, stopping), ended=now())
     record.write(where, info)
@@ -191,7 +192,7 @@ def _raise_for(found: Sweep, stopping: bool) -> None:
     info = found.info
     if stopping:
         finished = sum(point.status.finished and point.status is not PointStatus.INTERRUPTED for point in info.points)
-        raise SweepInterrupted(info.sweep_id, found.path, finished, len(info.points), stopping.terminated())
+        raise SweepInterrupted(info.sweep_id, found.path, finished, len(info.points), terminated())
     failed = _failed(info)
     if failed:
         failures = [(point.index, point.parameters) for point in failed]

@@ -250,7 +250,7 @@ def test_a_runs_dir_made_unwritable_during_a_run_exits_4_and_says_where_the_reco
     assert process.returncode == 4, stderr
     said = one_error(stderr)
     assert "runs directory runs is no longer writable" in said and ".stuck.partial" in said and "writable" in said
-    assert case.row("stuck")[2] == "abandoned"
+    assert "abandoned" in case.row("stuck")
     assert kit("runs", "clean", cwd=case.work).returncode == 0 and case.hidden() == []
     again = kit("run", notebook, "--run-id", "stuck", cwd=case.work)
     assert again.returncode == 0, again.stderr
@@ -273,7 +273,7 @@ def test_a_runs_dir_not_writable_before_the_run_is_a_usage_error(case):
 
 # Sweeps: SIGTERM and kill -9, then --resume; a record that lost the last half second.
 
-SWEEP_CELL = "import time; time.sleep(30 if seed in (0, 1) else 0)"
+SWEEP_CELL = "import kit, time\nkit.log_metric('seed', seed)\ntime.sleep(30 if seed in (0, 1) else 0)"
 
 
 def sweep_record(work: Path) -> dict:
@@ -283,9 +283,7 @@ def sweep_record(work: Path) -> dict:
 def test_a_sweep_terminated_by_sigterm_records_its_points_and_resumes(case):
     notebook = write_notebook(case.work / "s.ipynb", "seed = 0", SWEEP_CELL)
     process = start("sweep", notebook, "-p", "seed", "0,1,2,3", "--workers", "2", "--threads", "1", work=case.work)
-    wait_for(lambda: len(list(case.runs.glob(".*.partial/metrics.json"))) + len(list(case.runs.glob(
-        ".*.partial/notebook.ipynb"))) >= 2, 120, "two points to run")  # fmt: skip
-    time.sleep(2)
+    wait_for(lambda: len(list(case.runs.glob(".*.partial/metrics.json"))) >= 2, 120, "two points to run")
     sent_at = time.monotonic()
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
@@ -360,6 +358,6 @@ def test_a_record_changed_after_its_run_is_named_and_never_vouched_for(case, ear
     result = kit(*command.split(), "tampered", cwd=case.work)
     assert result.returncode == 2, result.stderr
     assert said in one_error(result.stderr) and "reproduced" not in result.stdout
-    assert case.row("tampered")[2] == "damaged"
+    assert "damaged" in case.row("tampered")
     assert not list(case.runs.glob("tampered.verify*")) and case.hidden() == []
     case.unchanged()
