@@ -201,3 +201,19 @@ def test_a_kernel_killed_by_the_memory_limit_is_a_failed_run(image, notebooks):
         assert "DeadKernelError" in one_error(result.stderr)
         assert container.status_of("oom") == "failed" and container.hidden() == []
         assert container.hashes() == before
+
+
+def test_a_kernel_that_cannot_start_under_a_process_limit_says_so(image, notebooks, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    runs.chmod(0o777)
+    with box(image, notebooks, runs=runs) as container:
+        before = with_earlier(container)
+    with box(image, notebooks, "--pids-limit", "18", runs=runs) as container:  # kit's threads fit, the kernel's do not
+        result = container.kit("run", "/nb/small.ipynb", "--run-id", "limited")
+        assert result.returncode == 1, result.stderr
+        said = one_error(result.stderr)
+        assert "the run failed with KernelNotStarted: the kernel did not start: " in said and "kernel.log" in said
+    with box(image, notebooks, runs=runs) as container:
+        assert container.status_of("limited") == "failed" and container.hidden() == []
+        assert container.hashes() == before
