@@ -206,9 +206,12 @@ def reconcile(found: Sweep) -> Sweep:
     for point in info.points:
         first = point_run_id(found.id, point.index, total)
         attempts = re.compile(re.escape(first) + r"(?:\.r([0-9]+))?")
-        existing = sorted((int(match.group(1) or 0), name) for name in names if (match := attempts.fullmatch(name)))
-        runs = tuple(dict.fromkeys([*point.runs, *(name for _, name in existing)]))
-        runs = tuple(sorted(runs, key=lambda name: int(m.group(1) or 0) if (m := attempts.fullmatch(name)) else -1))
+
+        def attempt(run_id: str, attempts: re.Pattern = attempts) -> int:
+            match = attempts.fullmatch(run_id)
+            return int(match.group(1) or 0) if match else -1
+
+        runs = tuple(sorted({*point.runs, *(name for name in names if attempts.fullmatch(name))}, key=attempt))
         if runs == point.runs:
             continue
         updated = dataclasses.replace(point, runs=runs)

@@ -65,38 +65,12 @@ def execute(
     )
     watch = Watch(slots, stop)
     status, found = _run(plan, record, info, progress, watch)
-    invocation = plan.invocation
-    ran_on = {**env, "threads": invocation.threads.to_dict(), "hash_seed": invocation.hash_seed}
     with stopping.deferred() as signals:
         if status is None:  # a sweep stopped before this run's first cell: it never ran, so it leaves nothing
             watch.close()
             reservation.discard()
             raise RunNotStarted(reservation.run_id)
-        resources = watch.close()
-        try:
-            if found is not None and _filled_up(found, plan):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            problems = store.complete(record, plan.notebook.node, ran_on)
-            if problems and found is None:
-                status, found = RunStatus.FAILED, Failure("RecordError", "; ".join(problems)[: failure.MAX_EVALUE])
-            ended, started = time.time(), watch.slot_taken or reservation.started
-            info = dataclasses.replace(
-                info,
-                status=status,
-                failure=found,
-                started=_iso(started),
-                ended=_iso(ended),
-                duration_s=round(ended - started, 3),
-                record_problems=tuple(problems),
-                resources=resources,
-            )
-            write_json(record.status, info.to_dict())
-            run = Run.open(reservation.publish())
-        except OSError as error:
-            problem = store.room_problem(error)
-            if problem is None:
-                raise
-            raise room.not_kept(reservation, info, problem, plan.notebook.node, ran_on) from None
+        run, status, found = _record(plan, reservation, info, watch, (status, found), env)
     if status is RunStatus.INTERRUPTED:
         raise Interrupted(run.path, terminated=stopping.terminated())
     if signals:  # Ctrl-C or SIGTERM while the record was completed: it is, and the process stops now
@@ -104,6 +78,39 @@ def execute(
     if found is not None:
         raise RunFailed(run.path, found)
     return run
+
+
+def _record(plan: Plan, reservation: store.Reservation, info: RunInfo, watch: Watch,
+            outcome: tuple[RunStatus, Failure | None], env: dict) -> tuple[Run, RunStatus, Failure | None]:  # fmt: skip
+    """Complete the record and publish it: the run, its status and failure; RecordNotKept when it cannot be kept."""
+    record, (status, found) = RunLayout(reservation.path), outcome
+    invocation = plan.invocation
+    ran_on = {**env, "threads": invocation.threads.to_dict(), "hash_seed": invocation.hash_seed}
+    resources = watch.close()
+    try:
+        if found is not None and _filled_up(found, plan):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        problems = store.complete(record, plan.notebook.node, ran_on)
+        if problems and found is None:
+            status, found = RunStatus.FAILED, Failure("RecordError", "; ".join(problems)[: failure.MAX_EVALUE])
+        ended, started = time.time(), watch.slot_taken or reservation.started
+        info = dataclasses.replace(
+            info,
+            status=status,
+            failure=found,
+            started=_iso(started),
+            ended=_iso(ended),
+            duration_s=round(ended - started, 3),
+            record_problems=tuple(problems),
+            resources=resources,
+        )
+        write_json(record.status, info.to_dict())
+        return Run.open(reservation.publish()), status, found
+    except OSError as error:
+        problem = store.room_problem(error)
+        if problem is None:
+            raise
+        raise room.not_kept(reservation, info, problem, plan.notebook.node, ran_on) from None
 
 
 def _filled_up(found: Failure, plan: Plan) -> bool:
