@@ -141,11 +141,23 @@ class RunIdTaken(KitError):
 class RunsDirError(KitError):
     """The runs directory cannot be listed or written."""
 
-    def __init__(self, path: Path, problem: str) -> None:
+    def __init__(self, path: Path, problem: str, fix: str = "") -> None:
         self.path, self.problem = path, problem
-        super().__init__(
-            f"runs directory {shown_path(path)} {problem}: pass --runs-dir DIR or set KIT_RUNS_DIR to a folder of yours"
-        )
+        fix = fix or "pass --runs-dir DIR or set KIT_RUNS_DIR to a folder of yours"
+        super().__init__(f"runs directory {shown_path(path)} {problem}: {fix}")
+
+
+def free_space_fix(runs_dir: Path) -> str:
+    """What to do about a runs directory that is full."""
+    where = shown_path(runs_dir)
+    return (f"free space there (`du -sh {where}/*` shows what is large, `kit runs clean` removes abandoned runs) "
+            "and run again, or pass --runs-dir DIR")  # fmt: skip
+
+
+class RunsDirFull(RunsDirError):
+    """The runs directory is full or read-only before the run: nothing ran, nothing was written."""
+
+    exit_code = ExitCode.RECORD_NOT_KEPT
 
 
 class RunNotFound(KitError):
@@ -218,13 +230,40 @@ class RunFailed(RunError):
         super().__init__(run_dir, f"{failure.describe()}; the record is in {shown_path(run_dir)} (kit report)")
 
 
+def stopped(terminated: bool) -> tuple[ExitCode, str]:
+    """The exit code and first words of a run or sweep stopped by Ctrl-C, or by SIGTERM (docker stop, kill)."""
+    return (ExitCode.TERMINATED, "terminated by SIGTERM") if terminated else (ExitCode.INTERRUPTED, "interrupted")
+
+
 class Interrupted(RunError):
-    """Ctrl-C during a run: the run is recorded as interrupted."""
+    """Ctrl-C or SIGTERM during a run: the run is recorded as interrupted (its failure names the signal)."""
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, run_dir: Path) -> None:
-        super().__init__(run_dir, f"interrupted: the partial run is recorded in {shown_path(run_dir)}")
+    def __init__(self, run_dir: Path, terminated: bool = False, completed: bool = False) -> None:
+        self.terminated = terminated
+        self.exit_code, said = stopped(terminated)
+        what = "the run is recorded (it had ended)" if completed else "the partial run is recorded"
+        super().__init__(run_dir, f"{said}: {what} in {shown_path(run_dir)}")
+
+
+class RecordNotKept(RunError):
+    """The runs directory filled up or turned read-only: the run's record could not be kept there.
+
+    ``run_dir`` is the small failed record kept in its place, or None; ``left`` what could not even be removed.
+    """
+
+    exit_code = ExitCode.RECORD_NOT_KEPT
+
+    def __init__(self, runs_dir: Path, problem: str, run_dir: Path | None, left: Path | None, fix: str) -> None:
+        self.runs_dir, self.problem, self.left = runs_dir, problem, left
+        if left is not None:
+            kept = f"its partial record is left in {shown_path(left)} (`kit runs clean` removes it once writable)"
+        elif run_dir is not None:
+            kept = f"what the run wrote was removed, a failed record of it kept in {shown_path(run_dir)}"
+        else:
+            kept = "what the run wrote was removed, nothing of it is kept"
+        super().__init__(run_dir, f"runs directory {shown_path(runs_dir)} {problem}: {kept}; {fix}")
 
 
 class RunNotStarted(KitError):
@@ -342,14 +381,15 @@ class SweepFailed(KitError):
 
 
 class SweepInterrupted(KitError):
-    """Ctrl-C during a sweep: finished points keep their records, running ones are recorded as interrupted."""
+    """Ctrl-C or SIGTERM during a sweep: finished points keep their records, running ones are recorded interrupted."""
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self, sweep_id: str, path: Path, finished: int, total: int) -> None:
+    def __init__(self, sweep_id: str, path: Path, finished: int, total: int, terminated: bool = False) -> None:
         self.sweep_id, self.path = sweep_id, path
+        self.exit_code, said = stopped(terminated)
         super().__init__(
-            f"interrupted: {finished} of {total} points finished and are recorded; "
+            f"{said}: {finished} of {total} points finished and are recorded; "
             f"`kit sweep --resume {sweep_id}` runs the others"
         )
 

@@ -13,5 +13,10 @@ class ExitCode(IntEnum):
     USAGE = 2
     #: ``kit verify``: the re-execution gave different metrics or artifacts.
     NOT_REPRODUCED = 3
+    #: The runs directory cannot keep the record (full, or read-only): what the run wrote there is removed, except a
+    #: small failed record of it when that fits; the error line says which, and what to free.
+    RECORD_NOT_KEPT = 4
     #: Interrupted with Ctrl-C; a run in progress is recorded as interrupted.
     INTERRUPTED = 130
+    #: Terminated by SIGTERM (docker stop, kill, a cancelled CI job, an evicted pod); recorded as interrupted.
+    TERMINATED = 143

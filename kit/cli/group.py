@@ -11,6 +11,7 @@ import click
 
 from kit.errors import KitError
 from kit.exits import ExitCode
+from kit.running import stopping
 from kit.shorten import cut
 from kit.version import __version__
 
@@ -29,11 +30,14 @@ def cli() -> None:
     \b
     Exit codes: 0 success, 1 the notebook failed (its run is recorded),
     2 a usage mistake (nothing was run), 3 a verified run did not reproduce,
-    130 interrupted (the partial run is recorded).
+    4 the runs directory is full or read-only (what to free is said),
+    130 interrupted, 143 terminated by SIGTERM (the partial run is recorded).
     """  # noqa: D301 - click keeps a paragraph after a backspace line as written
 
 
 def _fail(message: str, code: int) -> None:
+    if stopping.terminated() and code in (ExitCode.INTERRUPTED, ExitCode.RUN_FAILED):
+        code = ExitCode.TERMINATED  # what SIGTERM stopped was recorded as interrupted: say it was SIGTERM
     line = cut(" ".join(message.split()), MAX_LINE)
     click.echo(f"error: {line}", err=True)
     sys.exit(code)
@@ -42,12 +46,13 @@ def _fail(message: str, code: int) -> None:
 def main() -> None:
     for name in UNUSED_IMPORTS:
         sys.modules.setdefault(name, None)  # `import` of it raises ImportError, which jsonschema expects
+    stopping.terminate_like_ctrl_c()
     try:
         cli.main(prog_name="kit", standalone_mode=False)
     except KitError as error:
         _fail(str(error), error.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _fail("interrupted", ExitCode.INTERRUPTED)
+        _fail("terminated by SIGTERM" if stopping.terminated() else "interrupted", ExitCode.INTERRUPTED)
     except click.ClickException as error:  # click's own usage errors, in the same one-line form
         command = error.ctx.command_path if getattr(error, "ctx", None) else "kit"
         _fail(f"{error.format_message()} (see `{command} --help`)", ExitCode.USAGE)

@@ -66,7 +66,8 @@ def run(notebook, pairs, files, runs_dir, run_id, timeout, threads) -> None:
     try:
         record = execute(plan, progress=True)
     except RunError as error:
-        echo_path(error.run_dir)
+        if error.run_dir is not None:  # None: the runs directory could not keep even a failed record
+            echo_path(error.run_dir)
         raise
     echo_path(record.path)
 
@@ -83,7 +84,8 @@ def verify_command(run_ref, runs_dir, run_id) -> None:
     try:
         result = verify(run_ref, runs_dir=runs_dir, run_id=run_id, progress=True)
     except RunError as error:
-        echo_path(error.run_dir)
+        if error.run_dir is not None:
+            echo_path(error.run_dir)
         raise
     click.echo(comparison(result))
     if not result.reproduced:

@@ -15,14 +15,21 @@ from kit.cli.output import echo_path
 @RUNS_DIR
 @click.pass_context
 def runs(context, runs_dir) -> None:
-    """List the runs (id, notebook, status, start, duration, parameters, metrics); damaged ones say why."""
+    """List the runs (id, notebook, status, start, duration, parameters, metrics); damaged ones say why.
+
+    Runs being written are listed as running, and runs whose kit process is gone (killed) as abandoned:
+    `kit runs clean` removes those.
+    """
     context.obj = runs_dir
     if context.invoked_subcommand is None:
+        from kit import settings
         from kit.display.text import runs_table
         from kit.record import scan
+        from kit.record.partial import partials
 
         found = scan(runs_dir)
-        click.echo(runs_table(found) if found else "no runs yet: `kit run NOTEBOOK` makes one")
+        hidden = partials(settings.runs_dir(runs_dir))
+        click.echo(runs_table(found, hidden) if found or hidden else "no runs yet: `kit run NOTEBOOK` makes one")
 
 
 @runs.command("show")
@@ -31,11 +38,36 @@ def runs(context, runs_dir) -> None:
 @click.pass_obj
 def show_command(group_runs_dir, run_ref, runs_dir) -> None:
     """Show one run's status, parameters, metrics, artifacts and settings."""
+    from kit import settings
     from kit.display.summary import summarize
-    from kit.display.text import show
+    from kit.display.text import show, show_partial
+    from kit.errors import RunNotFound
     from kit.record import find_run
+    from kit.record.partial import partials
 
-    click.echo(show(summarize(find_run(run_ref, runs_dir or group_runs_dir).check())))
+    runs_dir = runs_dir or group_runs_dir
+    try:
+        click.echo(show(summarize(find_run(run_ref, runs_dir).check())))
+    except RunNotFound:
+        hidden = [found for found in partials(settings.runs_dir(runs_dir)) if found.id == run_ref]
+        if not hidden:
+            raise
+        click.echo("\n\n".join(show_partial(found) for found in hidden))
+
+
+@runs.command("clean")
+@RUNS_DIR
+@click.pass_obj
+def clean_command(group_runs_dir, runs_dir) -> None:
+    """Remove abandoned runs: hidden records whose kit process is gone (killed); never one still running."""
+    from kit import settings
+    from kit.record.partial import clean
+
+    runs = settings.runs_dir(runs_dir or group_runs_dir)
+    removed = clean(runs)
+    for found in removed:
+        click.echo(f"removed abandoned run {found.id} ({found.path.name})")
+    click.echo(f"{len(removed)} abandoned runs removed from {runs}" if removed else f"no abandoned runs in {runs}")
 
 
 @runs.command()

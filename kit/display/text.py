@@ -5,6 +5,7 @@ from __future__ import annotations
 from kit.display.summary import RunSummary
 from kit.record import Damaged, Run
 from kit.record.comparison import SECTIONS, Comparison, flatten
+from kit.record.partial import Partial, PartialState
 from kit.shorten import short
 
 WIDE = 48
@@ -37,9 +38,34 @@ def _row(entry: Run | Damaged) -> tuple[str, ...]:
             _pairs(entry.params), _pairs(entry.metrics))  # fmt: skip
 
 
-def runs_table(entries: list[Run | Damaged]) -> str:
+def _partial_row(partial: Partial) -> tuple[str, ...]:
+    info = partial.info
+    notebook, started = (short(info.notebook, WIDE), info.started[:19].replace("T", " ")) if info else ("", "")
+    return (partial.id, notebook, partial.state.value, started, "", "", "", _pairs(partial.params), "")
+
+
+def runs_table(entries: list[Run | Damaged], partials: list[Partial] = ()) -> str:
+    """The finished runs, then those being written (running) and those whose process is gone (abandoned)."""
     rows = [("id", "notebook", "status", "started", "seconds", "cpu_s", "peak_mb", "params", "metrics")]
-    return table(rows + [_row(entry) for entry in entries])
+    lines = table(rows + [_row(entry) for entry in entries] + [_partial_row(partial) for partial in partials])
+    if any(partial.state is PartialState.ABANDONED for partial in partials):
+        lines += "\nabandoned: their kit process is gone (killed); `kit runs clean` removes them"
+    return lines
+
+
+def show_partial(partial: Partial) -> str:
+    """A run that is being written, or was abandoned: what its hidden record says."""
+    info = partial.info
+    lines = [f"run        {partial.id}  ({partial.path})", f"status     {partial.state.value}"]
+    if info:
+        lines += [f"notebook   {short(info.notebook)}", f"started    {info.started}"]
+    lines.append("params:")
+    lines += [f"  {name} = {short(item)}" for name, item in partial.params.items()] or ["  (none)"]
+    if partial.state is PartialState.ABANDONED:
+        lines.append("its kit process is gone (killed, out of memory, its machine lost): `kit runs clean` removes it")
+    else:
+        lines.append("its kit process is writing it: the record appears when the run ends")
+    return "\n".join(lines)
 
 
 def show(summary: RunSummary) -> str:

@@ -5,6 +5,7 @@
     runs/                       the runs directory (--runs-dir, $KIT_RUNS_DIR, ./runs)
       .ID.partial/              a run being written: hidden, renamed to ID once its record is complete
       .ID+ATTEMPT.partial/      one attempt at a sweep point's run (another may follow if its machine died)
+        .lock                   held (flock) by the kit process writing the run: free once it is gone (abandoned)
       ID/                       a finished run (succeeded, failed or interrupted)
         notebook.ipynb          the executed notebook
         params.json             every parameter's value
@@ -44,6 +45,8 @@ RECORD = (NOTEBOOK, PARAMS, METRICS, ARTIFACTS, MANIFEST, ENVIRONMENT, STATUS, K
 #: A run being written is a hidden directory; it gets its id only when its record is complete.
 PARTIAL_PREFIX = "."
 PARTIAL_SUFFIX = ".partial"
+#: In a run being written: held (flock) by the process writing it for the run's life (kit.record.partial).
+PARTIAL_LOCK = ".lock"
 #: Where metrics and artifacts go when no ``kit run`` started the kernel (JupyterLab); not a run.
 SCRATCH = "scratch"
 #: The folder of sweep records in the runs directory; not a run.
@@ -66,6 +69,16 @@ def partial_name(run_id: str, attempt: str | None = None) -> str:
     """The hidden directory a run is written in: ``.ID.partial``, or ``.ID+ATTEMPT.partial`` for one attempt."""
     stem = f"{run_id}{ATTEMPT_SEPARATOR}{attempt}" if attempt else run_id
     return f"{PARTIAL_PREFIX}{stem}{PARTIAL_SUFFIX}"
+
+
+def is_partial(name: str) -> bool:
+    """Whether an entry of the runs directory is a run being written (or abandoned while it was)."""
+    return name.startswith(PARTIAL_PREFIX) and name.endswith(PARTIAL_SUFFIX) and len(name) > len(PARTIAL_SUFFIX) + 1
+
+
+def partial_run_id(name: str) -> str:
+    """The run id a hidden ``.ID.partial`` or ``.ID+ATTEMPT.partial`` directory is written for."""
+    return name[len(PARTIAL_PREFIX) : -len(PARTIAL_SUFFIX)].split(ATTEMPT_SEPARATOR)[0]
 
 
 def could_be_a_prefix(ref: str) -> bool:
@@ -103,6 +116,7 @@ class RunLayout:
     status = _File(STATUS)
     kernel_log = _File(KERNEL_LOG)
     seeded = _File(SEEDED)
+    lock = _File(PARTIAL_LOCK)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from kit.errors import AmbiguousRef, DamagedRecord, RunNotFound, RunsDirError
 from kit.record import layout, schema
 from kit.record.jsonfile import read_json
 from kit.record.layout import RunLayout
+from kit.record.manifest import sha256
 
 
 def _problem(error: OSError | ValueError) -> str:
@@ -112,8 +113,9 @@ class Run:
     def check(self, *, notebook: bool = True) -> Run:
         """Read every file of the record, raising DamagedRecord for the first damaged one; return the run.
 
-        ``notebook=False`` only checks that the executed notebook is there and begins as JSON does, so that a
-        listing of many runs need not read every notebook whole.
+        The artifacts are checked against manifest.json: one missing, changed or added after the run is named.
+        ``notebook=False`` only checks that the executed notebook is there and begins as JSON does, and the artifacts'
+        sizes rather than their sha256, so that a listing of many runs need not read every file whole.
         """
         self.params, self.metrics, self.manifest, self.environment  # noqa: B018 - read to check them
         if notebook:
@@ -122,7 +124,37 @@ class Run:
             _sniff(self.path, layout.NOTEBOOK)
         if not self.layout.artifacts.is_dir():
             raise DamagedRecord(self.path, layout.ARTIFACTS, "is missing")
+        self._check_artifacts(hashes=notebook)
         return self
+
+    def _check_artifacts(self, *, hashes: bool) -> None:
+        """DamagedRecord naming the first artifact that is not as manifest.json lists it: missing, changed, added.
+
+        ``hashes`` compares every file's sha256 too; otherwise only sizes (a listing of many runs stays quick).
+        """
+        artifacts = self.layout.artifacts
+        for name, entry in self.manifest.items():
+            shown = f"{layout.ARTIFACTS}/{name}"
+            path = artifacts / name
+            try:
+                size = path.stat().st_size
+                changed = size != entry.get("size") or (hashes and sha256(path) != entry.get("sha256"))
+            except FileNotFoundError:
+                raise DamagedRecord(self.path, shown, "is missing (manifest.json lists it)") from None
+            except OSError as error:
+                raise DamagedRecord(self.path, shown, _problem(error)) from None
+            if changed:
+                raise DamagedRecord(
+                    self.path, shown, "was changed after its run (not the size and sha256 in manifest.json)"
+                )
+        for folder, _, files in os.walk(artifacts):
+            for file in files:
+                path = Path(folder, file)
+                name = path.relative_to(artifacts).as_posix()
+                # a file that could not be hashed when the run ended is named in status.json, not in the manifest
+                if name not in self.manifest and path.is_file() and os.access(path, os.R_OK):
+                    shown = f"{layout.ARTIFACTS}/{name}"
+                    raise DamagedRecord(self.path, shown, "was added after its run (manifest.json does not list it)")
 
 
 def _sniff(root: Path, name: str) -> None:

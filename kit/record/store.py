@@ -8,11 +8,19 @@ A sweep's point may be attempted again after the machine running it died, leavin
 *retryable* reservation writes in a hidden directory of its own attempt, ``.ID+ATTEMPT.partial``, and the first
 attempt to rename its complete record to ``ID`` takes the id (the rename fails onto a finished record), so a point
 is recorded once, however many attempts ran.
+
+The process writing a record holds a lock (``flock``) on ``.lock`` in its hidden directory for the run's life: once
+that process is gone (killed, out of memory, its machine lost), the lock is free and the run is *abandoned*
+(:mod:`kit.record.partial` lists and removes those).
+
+A runs directory that is full or read-only before a run is :class:`RunsDirFull` (nothing is written); one that
+fills up or turns read-only during a run is told by :func:`room_problem`.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import secrets
@@ -22,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit.errors import RunIdError, RunIdTaken, RunsDirError
+from kit.errors import RunIdError, RunIdTaken, RunsDirError, RunsDirFull, free_space_fix
 from kit.record import layout, manifest, schema
 from kit.record.jsonfile import read_json, write_json
 from kit.record.layout import RunLayout
@@ -49,6 +57,50 @@ def new_run_id(stem: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-{secrets.token_hex(4)}"
 
 
+#: Errors of a runs directory that cannot keep a record, and how they are said.
+_NO_ROOM = {errno.ENOSPC: "is full", errno.EDQUOT: "is over its disk quota", errno.EROFS: "is read-only"}
+#: During a run, a directory that stops taking writes (its permissions changed) cannot keep the record either.
+_NOT_WRITABLE = {errno.EACCES: "is no longer writable", errno.EPERM: "is no longer writable"}
+#: The problems removing what the run wrote helps with.
+FULL = (_NO_ROOM[errno.ENOSPC], _NO_ROOM[errno.EDQUOT])
+
+
+def room_problem(error: BaseException) -> str | None:
+    """How the runs directory failed a record, when ``error`` says it cannot keep one (full, read-only); else None."""
+    if not isinstance(error, OSError):
+        return None
+    return _NO_ROOM.get(error.errno) or _NOT_WRITABLE.get(error.errno)
+
+
+def room_fix(runs: Path, problem: str) -> str:
+    """What to do about a runs directory that cannot keep records."""
+    if problem == _NO_ROOM[errno.EROFS] or problem in _NOT_WRITABLE.values():
+        return "make it writable (remount it read-write, fix its permissions) or pass --runs-dir DIR"
+    return free_space_fix(runs)
+
+
+def is_full(runs: Path) -> bool:
+    """Whether the file system of ``runs`` has no block left for a record."""
+    try:
+        found = os.statvfs(runs)
+    except OSError:
+        return False
+    return found.f_bavail == 0
+
+
+def _unusable(existing: Path) -> str | None:
+    """Why a runs directory cannot keep any record (read-only, full), or None."""
+    try:
+        found = os.statvfs(existing)
+    except OSError:
+        return None
+    if found.f_flag & os.ST_RDONLY:
+        return _NO_ROOM[errno.EROFS]
+    if found.f_bavail == 0:
+        return _NO_ROOM[errno.ENOSPC]
+    return None
+
+
 def check_runs_dir(runs: Path) -> Path:
     """``runs`` if a run can be written there (it, or its nearest existing parent, is a writable directory)."""
     existing = runs
@@ -62,6 +114,10 @@ def check_runs_dir(runs: Path) -> Path:
             raise RunsDirError(runs, problem)
     except (OSError, ValueError) as error:  # a name too long, a NUL byte
         raise RunsDirError(runs, f"cannot be used ({getattr(error, 'strerror', None) or error})") from None
+    problem = _unusable(existing)
+    if problem:
+        where = "" if existing == runs else f"cannot be made: {existing} "
+        raise RunsDirFull(runs, f"{where}{problem}: nothing was run", room_fix(runs, problem))
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "is" if existing == runs else f"cannot be made: {existing} is"
         raise RunsDirError(runs, f"{where} not writable")
@@ -77,27 +133,52 @@ class Reservation:
     started: float = field(default_factory=time.time)
     #: Another attempt may write the same id (see the module): the first complete one takes it.
     retryable: bool = False
+    #: The descriptor of the record's ``.lock``, locked while this process writes the record.
+    lock: int | None = None
 
     @property
     def run_id(self) -> str:
         return self.final.name
 
+    def release(self) -> None:
+        """Let go of the record's lock (the OS does too when the process dies)."""
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
+
+    def discard(self) -> None:
+        """Remove the hidden record (a run that never started, a duplicate) and let go of it."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
+
     def publish(self) -> Path:
-        """Give the complete record its id, in one rename.
+        """Give the complete record its id, in one rename, then let go of its lock.
 
         RunIdTaken when a retryable record's id was taken by another attempt first: this attempt's record, a
-        duplicate, is removed.
+        duplicate, is removed. OSError when the runs directory cannot keep it (:func:`room_problem` says so).
         """
         try:
             os.rename(self.path, self.final)
         except OSError as error:
             if self.retryable and error.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                shutil.rmtree(self.path, ignore_errors=True)
+                self.discard()
                 raise RunIdTaken(self.run_id, self.final.parent) from None
+            if room_problem(error):
+                raise
             raise RunsDirError(
                 self.final.parent, f"did not take the finished record ({error.strerror}); it is kept in {self.path}"
             ) from None
+        # The lock goes with the record it held; removed only now, so a hidden record always has one.
+        RunLayout(self.final).lock.unlink(missing_ok=True)
+        self.release()
         return self.final
+
+
+def _locked(partial: Path) -> int:
+    """Create and lock the hidden record's ``.lock``: held until the run is published or this process ends."""
+    descriptor = os.open(RunLayout(partial).lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows the directory yet: never blocks
+    return descriptor
 
 
 def reserve(runs: Path, run_id: str | None, stem: str, *, retryable: bool = False) -> Reservation:
@@ -124,8 +205,17 @@ def reserve(runs: Path, run_id: str | None, stem: str, *, retryable: bool = Fals
                 raise RunIdTaken(run_id, runs) from None
             continue
         except OSError as error:
+            problem = room_problem(error)
+            if problem in _NO_ROOM.values():
+                raise RunsDirFull(runs, f"{problem}: nothing was run", room_fix(runs, problem)) from None
             raise RunsDirError(runs, f"cannot be written ({error.strerror})") from None
-        return Reservation(partial.resolve(), final, retryable=retryable)
+        try:
+            lock = _locked(partial)
+        except OSError as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            problem = room_problem(error) or f"cannot be written ({error.strerror})"
+            raise RunsDirFull(runs, f"{problem}: nothing was run", room_fix(runs, problem)) from None
+        return Reservation(partial.resolve(), final, retryable=retryable, lock=lock)
     raise RunsDirError(runs, f"gave no free run id in {_ATTEMPTS} attempts")
 
 

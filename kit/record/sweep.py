@@ -191,6 +191,38 @@ class Sweep:
         return PointStatus(run.status.value)
 
 
+def reconcile(found: Sweep) -> Sweep:
+    """The sweep with each point's runs and status taken from the run records that exist.
+
+    A sweep killed before it rewrote sweep.json (it does so every half second) leaves points whose finished runs it
+    does not list: ``kit sweep --resume`` reconciles first, so those are not run again and the record agrees with its
+    runs.
+    """
+    info, total = found.info, len(found.info.points)
+    try:
+        names = {path.name for path in found.runs_dir.iterdir() if layout.is_listed(path)}
+    except OSError:
+        return found
+    for point in info.points:
+        first = point_run_id(found.id, point.index, total)
+        attempts = re.compile(re.escape(first) + r"(?:\.r([0-9]+))?")
+
+        def attempt(run_id: str, attempts: re.Pattern = attempts) -> int:
+            match = attempts.fullmatch(run_id)
+            return int(match.group(1) or 0) if match else -1
+
+        runs = tuple(sorted({*point.runs, *(name for name in names if attempts.fullmatch(name))}, key=attempt))
+        if runs == point.runs:
+            continue
+        updated = dataclasses.replace(point, runs=runs)
+        run = found.run_of(updated)
+        if isinstance(run, Run) and run.id == runs[-1]:
+            failure = run.info.failure.describe() if run.info.failure else None
+            updated = dataclasses.replace(updated, status=PointStatus(run.status.value), message=failure)
+        info = info.with_point(updated)
+    return dataclasses.replace(found, info=info)
+
+
 def _runs_of(record: Path, runs_dir: str | os.PathLike | None) -> Path:
     """Where a sweep's runs are: as given, else the runs directory its record is in, else the default one."""
     if runs_dir is not None:

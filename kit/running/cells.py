@@ -72,5 +72,9 @@ def execute(plan: Plan, record: RunLayout, run_id: str, *, progress: bool, watch
     except Stopped:  # a sweep stopped before the first cell: not a failure, nothing ran
         raise
     except Exception as error:  # the notebook raised, a cell timed out, the kernel died: all are recorded
+        from papermill.exceptions import PapermillExecutionError
+
+        if not watch.ran_cells and not isinstance(error, PapermillExecutionError):  # no cell ran: the kernel failed
+            return failure.kernel_not_started(error, record.kernel_log)
         return failure.of(error, replies, record.notebook)
     return None

@@ -41,11 +41,24 @@ def of(error: BaseException, replies: dict[int, dict], notebook: Path) -> Failur
     return Failure(type(error).__name__, str(error)[:MAX_EVALUE], index, count)
 
 
-def interrupted(notebook: Path) -> Failure:
-    """Ctrl-C: the run stopped in the last cell it started."""
-    return Failure("KeyboardInterrupt", "", *last_started(notebook))
+def interrupted(notebook: Path, signal: str) -> Failure:
+    """Ctrl-C or SIGTERM (``signal`` names it): the run stopped in the last cell it started."""
+    return Failure("KeyboardInterrupt", signal, *last_started(notebook))
 
 
 def unexpected(error: BaseException) -> Failure:
     """An error that is not the notebook's (the record's first files could not be written, say)."""
     return Failure(type(error).__name__, str(error)[:MAX_EVALUE])
+
+
+def kernel_not_started(error: BaseException, kernel_log: Path) -> Failure:
+    """The kernel died or never answered before the first cell: no cell ran; why, from the kernel's own log."""
+    try:
+        with open(kernel_log, "rb") as log:
+            log.seek(0, 2)
+            log.seek(max(0, log.tell() - 4096))
+            lines = log.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        lines = []
+    said = next((line.strip() for line in reversed(lines) if line.strip()), "") or f"{type(error).__name__}: {error}"
+    return Failure("KernelNotStarted", f"the kernel did not start: {said} (kernel.log has its output)"[:MAX_EVALUE])

@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Protocol
 
 from kit.record import Resources
+from kit.running import stopping
 from kit.running.resources import Monitor
 
 #: Seconds a kernel asked to stop (Ctrl-C in a sweep) gets to raise KeyboardInterrupt before it is killed.
 STOP_GRACE = 10.0
+#: The same after SIGTERM: ``docker stop`` and Kubernetes kill everything 10 s after it (their default grace), and
+#: the records must be complete before.
+TERMINATED_GRACE = 3.0
 
 
 class Slots(Protocol):
@@ -100,7 +104,8 @@ class Watch:
         now = time.monotonic()
         self._stopping_since = self._stopping_since or now
         # A kernel between cells ignores SIGINT, so it is sent again until the run ends.
-        sent = signal.SIGKILL if now - self._stopping_since > STOP_GRACE else signal.SIGINT
+        grace = TERMINATED_GRACE if stopping.terminated() else STOP_GRACE
+        sent = signal.SIGKILL if now - self._stopping_since > grace else signal.SIGINT
         try:
             os.killpg(self._pgid, sent)
         except OSError:  # already gone
@@ -130,6 +135,7 @@ def manager_class(env: dict[str, str], log: Path, watch: Watch):
 
         async def shutdown_kernel(self, now: bool = False, restart: bool = False):
             watch.cells_done()
+            now = now or stopping.terminated()  # SIGTERM: the 10 s before SIGKILL are not spent waiting on it
             if not (now or restart or watch.stopping):  # let it exit, and measure it to its last CPU second
                 await self.request_shutdown()
                 if await watch.exited(self.shutdown_wait_time):

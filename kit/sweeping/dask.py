@@ -23,6 +23,7 @@ from typing import Any
 
 from kit.errors import SchedulerError
 from kit.record.sweep import PointStatus
+from kit.running import stopping
 from kit.shorten import shown
 from kit.sweeping.plan import SweepPlan
 from kit.sweeping.point import Job, Outcome, run_job
@@ -37,6 +38,8 @@ ANSWER_TIMEOUT = 6
 SCHEMES = ("tcp", "tls")
 #: Seconds the points still running get to record themselves after Ctrl-C.
 STOP_WAIT = 60
+#: The same after SIGTERM, within the 10 s docker stop and Kubernetes give: points not back by then stay pending.
+TERMINATED_WAIT = 6
 
 
 def run_on_worker(job: dict[str, Any], stop_event: str) -> dict[str, Any]:
@@ -195,7 +198,8 @@ class DaskPool(Pool):
         for future in [future for future in self._futures if future.done()]:
             index = self._futures.pop(future)
             outcomes.append(self._outcome(index, future))
-        if self._stopped_at is not None and time.monotonic() - self._stopped_at > STOP_WAIT:
+        wait = TERMINATED_WAIT if stopping.terminated() else STOP_WAIT
+        if self._stopped_at is not None and time.monotonic() - self._stopped_at > wait:
             for future, index in self._futures.items():  # the cluster did not answer: those points stay pending
                 future.cancel()
                 outcomes.append(Outcome(index, PointStatus.PENDING))

@@ -5,7 +5,9 @@ Every point is prepared (:mod:`.plan`) before anything is written: a mistake in 
 the contract in :mod:`.pool`) is made next, so that a scheduler that does not answer costs nothing either. Then the
 sweep's folder is made, its record written and its lock held while the points run. Each finished point updates
 the record (atomically) and the progress on stderr (:mod:`.progress`). A failed point does not stop the others;
-Ctrl-C stops them all, cleanly. ``resume`` runs again the points of a sweep that have no succeeded run.
+Ctrl-C stops them all, cleanly, and so does SIGTERM (the CLI makes it end like Ctrl-C: :mod:`kit.running.stopping`).
+``resume`` first reconciles the record with the runs that exist, then runs again the points that have no succeeded
+run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kit.record import sweep as record
 from kit.record.layout import SweepLayout
 from kit.record.sweep import PointInfo, PointStatus, Sweep, SweepInfo, SweepStatus
 from kit.running import Notebook
+from kit.running.stopping import cause, terminated
 from kit.sweeping import kubernetes
 from kit.sweeping.grid import Grid
 from kit.sweeping.plan import SweepPlan, now, prepare, prepare_resume
@@ -79,10 +82,14 @@ def resume(
             found.id, "it was written for a Kubernetes cluster", "apply its Job again there (kubectl apply -f DIR)"
         )
     with record.held(found.layout, found.id):
+        found = record.reconcile(found)  # runs a killed sweep finished without listing them
         plan = prepare_resume(found, workers=workers, scheduler=scheduler)
         if not plan.plans:
             if progress:
                 _say(f"sweep {found.id}: every point has a succeeded run, nothing to resume")
+            if found.info.status is not SweepStatus.SUCCEEDED:
+                found = dataclasses.replace(found, info=dataclasses.replace(found.info, status=SweepStatus.SUCCEEDED))
+                record.write(found.layout, found.info)
             return found
         return execute(plan, found.layout, _pool(plan), progress=progress)
 
@@ -152,7 +159,10 @@ def execute(plan: SweepPlan, where: SweepLayout, pool: Pool, *, progress: bool =
                 if not stopping:
                     stopping = True
                     pool.stop()
-                    say(f"stopping: {pool.running} running points are being recorded as interrupted (Ctrl-C)")
+                    say(
+                        f"stopping: {pool.running} running points are being recorded as interrupted "
+                        f"({cause().split(' (')[0]})"
+                    )
     info = dataclasses.replace(info, status=_status(info, stopping), ended=now())
     record.write(where, info)
     say(shown.closing(info))
@@ -182,7 +192,7 @@ def _raise_for(found: Sweep, stopping: bool) -> None:
     info = found.info
     if stopping:
         finished = sum(point.status.finished and point.status is not PointStatus.INTERRUPTED for point in info.points)
-        raise SweepInterrupted(info.sweep_id, found.path, finished, len(info.points))
+        raise SweepInterrupted(info.sweep_id, found.path, finished, len(info.points), terminated())
     failed = _failed(info)
     if failed:
         failures = [(point.index, point.parameters) for point in failed]

@@ -57,7 +57,9 @@ def run(index: int, plan: Plan, *, slots: Slots | None = None, stop: threading.E
         return Outcome(index, PointStatus.PENDING)
     try:
         return recorded(index, execute(plan, slots=slots, stop=stop))
-    except RunError as error:  # failed or interrupted, and recorded
+    except RunError as error:  # failed or interrupted, and recorded (unless the runs directory could not keep it)
+        if error.run_dir is None:
+            return Outcome(index, PointStatus.ERROR, None, str(error))
         return recorded(index, Run.open(error.run_dir))
     except RunIdTaken:  # another attempt recorded the point first: that is its record
         return recorded(index, Run.open(existing))

@@ -180,7 +180,7 @@ def test_ctrl_c_records_an_interrupted_run_and_exits_130(tmp_path):
     assert not list(runs.glob(".*"))  # no hidden partial run left behind
 
 
-def test_a_killed_run_never_looks_complete(tmp_path):
+def test_a_killed_run_never_looks_complete_and_is_listed_as_abandoned(tmp_path):
     notebook = write_notebook(tmp_path / "long.ipynb", None, "import time; time.sleep(60)")
     process = subprocess.Popen(
         ["kit", "run", str(notebook)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -190,7 +190,8 @@ def test_a_killed_run_never_looks_complete(tmp_path):
     process.kill()
     process.wait()
     assert [path.name for path in runs.iterdir() if not path.name.startswith(".")] == []
-    assert "no runs yet" in kit_command("runs", cwd=tmp_path).stdout
+    listed = kit_command("runs", cwd=tmp_path).stdout.splitlines()
+    assert len(listed) == 3 and listed[1].split()[2] == "abandoned" and "kit runs clean" in listed[2]
 
 
 def test_yaml_values_keep_their_types_and_p_overrides_them(scoring_notebook, tmp_path):
