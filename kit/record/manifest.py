@@ -16,16 +16,22 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1 << 20
 
 
-def sha256(path: str | Path) -> str:
+def sha256_of(file: BinaryIO) -> str:
+    """The sha256 of what is left to read in ``file``, read in chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
+    while chunk := file.read(CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def sha256(path: str | Path) -> str:
+    with open(path, "rb") as file:
+        return sha256_of(file)
 
 
 def _digest(members: dict[str, bytes]) -> str:
