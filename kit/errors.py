@@ -365,6 +365,14 @@ class MetricError(KitError):
         super().__init__(f"metric {shown(name)} {problem}")
 
 
+class InputError(KitError):
+    """``kit.input_path`` or ``kit.log_input`` was given something that is not an input."""
+
+    def __init__(self, value: Any, problem: str) -> None:
+        self.value = value
+        super().__init__(f"input {shown(value)} {problem}")
+
+
 class ArtifactNameError(KitError):
     """An artifact name that would leave the run's artifacts folder."""
 
