@@ -225,8 +225,9 @@ def _settle(seen: _Seen, path: str) -> Input:
             elif sha is None and seen.first is not None and identity_of(now)[:2] != seen.first[:2]:
                 changed, note = True, "modified after the notebook opened it (hashed at the end of the run)"
             sha, hashed = sha or sha_now, hashed or hashed_now
-    if seen.first is not None and hashed is not None and hashed[2:] != seen.first[2:] and not changed:
-        changed, note = True, "replaced by another file while the run read it"
+    if seen.first is not None and hashed is not None and not changed and hashed != seen.first:
+        replaced = hashed[2:] != seen.first[2:]
+        changed, note = True, "replaced by another file" if replaced else "modified after the notebook opened it"
     known = hashed or seen.first
     size, mtime = (known[0], iso(known[1])) if known else (None, None)
     return Input(**entry, type="file", size=size, sha256=sha, mtime=mtime, changed=changed, note=note)
