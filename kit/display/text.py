@@ -70,7 +70,8 @@ def show(summary: RunSummary) -> str:
 def input_line(row: InputRow) -> str:
     """One input as a line: its path, size and hash (a declared value: its digest), and what to know about it."""
     size = f"{row.size} bytes  " if row.size is not None else ""
-    hashed = f"{row.hashed_by} {short(row.hash, 16)}" if row.hashed_by else "not hashed"
+    shown = (row.hash or "")[:16] if row.hashed_by == "sha256" else short(row.hash, WIDE)
+    hashed = f"{row.hashed_by} {shown}" if row.hashed_by else "not hashed"
     return f"  {short(row.path, 80)}  {size}{hashed}" + (f"  ({short(row.note, 80)})" if row.note else "")
 
 
