@@ -43,7 +43,7 @@ def _kernel_arguments(plan: Plan) -> list[str]:
     # The kernel listens on localhost only; its warning about unencrypted TCP is noise in a batch run.
     arguments = ["--IPKernelApp.log_level=ERROR"]
     if plan.notebook.language == "python":
-        arguments.append(f"--IPKernelApp.extensions={INPUT_CAPTURE}")
+        arguments.append(f"--IPKernelApp.extra_extensions={INPUT_CAPTURE}")
     return arguments
 
 

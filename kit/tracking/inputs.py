@@ -113,7 +113,7 @@ class Capture:
         if not declared and (self.excludes(absolute) or absolute.endswith(".pyc")):
             return
         access = flags & os.O_ACCMODE
-        if access != os.O_RDONLY and absolute not in self.seen and absolute not in self.written:
+        if absolute not in self.seen and absolute not in self.written and _writes(access, flags, absolute):
             self.written.add(absolute)  # created or rewritten by the run before it read it: not an input
             self._note({"wrote": 1, "abs": os.path.realpath(absolute)})
         if access == os.O_WRONLY or absolute in self.seen:
@@ -162,6 +162,16 @@ class Capture:
         self._note({"declared": 1, "name": name, "digest": digest})
 
 
+def _writes(access: int, flags: int, absolute: str) -> bool:
+    """Whether an open writes the file before anything reads it: write-only, truncating, or creating it.
+
+    ``r+`` on a file that exists reads it first: an input (one the run then changes is flagged as changed).
+    """
+    if access == os.O_WRONLY or flags & os.O_TRUNC:
+        return True
+    return access == os.O_RDWR and bool(flags & os.O_CREAT) and not os.path.exists(absolute)
+
+
 def start() -> Capture | None:
     """Start recording inputs in this kernel, when ``kit run`` started it and capture is not turned off."""
     global _capture
@@ -176,7 +186,7 @@ def start() -> Capture | None:
 
 
 def load_ipython_extension(ipython) -> None:
-    """How ``kit run`` starts the capture in its kernel (``--IPKernelApp.extensions``), before the first cell."""
+    """How ``kit run`` starts the capture in its kernel (``--IPKernelApp.extra_extensions``), before the first cell."""
     start()
 
 

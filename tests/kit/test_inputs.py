@@ -367,3 +367,21 @@ def test_a_damaged_inputs_file_is_a_damaged_record(verifiable):
     (run_path / layout.INPUTS).write_text('{"inputs": [{"path": 3}]}')
     result = kit_command("verify", run_path.name, "--runs-dir", "runs", cwd=folder)
     assert result.returncode == ExitCode.USAGE and "inputs.json" in result.stderr, result.stderr
+
+
+def test_a_sweep_shows_the_inputs_every_point_read_once(tmp_path):
+    from kit.display import sweep as sweep_display
+
+    for name, text in (("shared.csv", "x\n0\n"), ("a.csv", "x\n1\n"), ("b.csv", "x\n2\n")):
+        (tmp_path / name).write_text(text)
+    cell = "import pandas\npandas.read_csv('shared.csv')\npandas.read_csv(data_path)"
+    notebook = write_notebook(tmp_path / "swept.ipynb", "data_path = 'a.csv'", cell)
+    found = kit.sweep(notebook, {"data_path": ["a.csv", "b.csv"]}, workers=2, threads=1, runs_dir=tmp_path / "runs")
+    summary = sweep_display.summarize(found)
+    assert [row.path for row in summary.shared_inputs] == ["shared.csv"]
+    assert [[entry.path for entry in row.inputs] for row in summary.rows] == [["a.csv"], ["b.csv"]]
+    shown = sweep_display.table(summary)
+    assert shown.count("shared.csv") == 1 and "inputs of every point:" in shown
+    assert "inputs of point 0 only:" in shown and "inputs of point 1 only:" in shown
+    html = sweep_display.report(found).read_text()
+    assert html.count("shared.csv") == 1 and "Inputs of point 1 only" in html
