@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from kit.record import codec
+from kit.record.hashing import sha256_of
 from kit.record.jsonfile import read_json
 from kit.record.layout import RunLayout
-from kit.record.manifest import sha256_of
 
 #: What an input is: a file read, or a value declared with ``kit.log_input`` (a table, a URL: nothing kit can read).
 FILE, DECLARED = "file", "declared"

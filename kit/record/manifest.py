@@ -16,22 +16,8 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
-CHUNK = 1 << 20
-
-
-def sha256_of(file: BinaryIO) -> str:
-    """The sha256 of what is left to read in ``file``, read in chunks."""
-    digest = hashlib.sha256()
-    while chunk := file.read(CHUNK):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def sha256(path: str | Path) -> str:
-    with open(path, "rb") as file:
-        return sha256_of(file)
+from kit.record.hashing import sha256  # noqa: F401 - where the rest of kit imports it from
 
 
 def _digest(members: dict[str, bytes]) -> str:
