@@ -289,10 +289,14 @@ def check_now(inputs: tuple[Input, ...] | list[Input]) -> list[Difference]:
     """The recorded files that differ from what is there now, in the order they were read.
 
     A file touched without being changed is the same file. Declared values, FIFOs, files the run wrote itself and
-    files recorded without a hash cannot be compared and are left out.
+    files recorded without a hash (unreadable ones) cannot be compared and are left out, unless they are gone.
     """
     differences = []
     for entry in inputs:
+        if entry.kind == FILE and entry.type == "file" and not entry.written and entry.sha256 is None:
+            if entry.fs_path is not None and not os.path.lexists(entry.fs_path):
+                differences.append(Difference(entry, None, "is missing"))  # not hashed, but gone all the same
+            continue
         if not entry.checkable:
             continue
         path = entry.fs_path

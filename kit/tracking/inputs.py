@@ -3,8 +3,9 @@
 Python raises the audit event ``open`` for every file opened through it (``open()``, ``pandas.read_csv``,
 ``numpy.load``, ``io.open_code``, ``os.open``), before the file is opened. The hook looks at each file the first
 time it is opened for reading (one ``stat``; a FIFO or a device is never opened), notes it in the record's journal
-and hands it to one background thread that hashes it while the notebook goes on. :func:`kit.record.inputs.fold`
-turns the journal into ``inputs.json`` when the run ends, hashing what the thread had no time for.
+and hashes it: a small file at once, a large one in a background thread while the notebook goes on.
+:func:`kit.record.inputs.fold` turns the journal into ``inputs.json`` when the run ends, hashing what the thread
+had no time for.
 
 Left out: what the image pins (the interpreter's prefixes, site-packages, ``/usr``, ``/etc``), ``/proc``, ``/sys``,
 ``/dev``, tools' own caches and settings in the home directory, compiled ``.pyc`` files, the run's own record, kit's
@@ -34,6 +35,8 @@ from kit.record.layout import RunLayout
 HOME_TOOL_FOLDERS = (".cache", ".config", ".ipython", ".jupyter", ".local", ".matplotlib", ".keras/keras.json")
 #: Folders the image provides (and pins), and the kernel's views of the system.
 SYSTEM_FOLDERS = ("/proc", "/sys", "/dev", "/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin", "/run")
+#: Files up to this size are hashed as they are opened (the time of a few system calls); larger ones by the thread.
+INLINE_BYTES = 1 << 20
 #: A folder given to :func:`input_path` records at most this many files.
 MAX_FOLDER_FILES = 100_000
 
@@ -136,7 +139,9 @@ class Capture:
             return  # a folder opened to list it (os.walk, shutil): its files are what is read
         event = {"read": given, "abs": resolved, "stat": record.identity_of(st), "type": kind}
         self._note({**event, "declared": 1} if declared else event)
-        if kind == "file":
+        if kind == "file" and st.st_size <= INLINE_BYTES:
+            self._hash(resolved)  # now: exactly what the notebook is about to read, even if it deletes it next
+        elif kind == "file":
             self._queue.put((resolved, given))
 
     def _note(self, event: dict) -> None:
@@ -149,14 +154,16 @@ class Capture:
 
     def _hash_all(self) -> None:
         while (item := self._queue.get()) is not None:
-            resolved, _ = item
-            try:
-                sha, identity = record.hash_file(resolved)
-            except OSError as error:
-                reason = error.strerror or "not a regular file"
-                self._note({"unhashed": f"cannot be read ({reason}): not hashed", "abs": resolved})
-            else:
-                self._note({"hashed": 1, "abs": resolved, "resolved": resolved, "sha256": sha, "stat": identity})
+            self._hash(item[0])
+
+    def _hash(self, resolved: str) -> None:
+        try:
+            sha, identity = record.hash_file(resolved)
+        except OSError as error:
+            reason = error.strerror or "not a regular file"
+            self._note({"unhashed": f"cannot be read ({reason}): not hashed", "abs": resolved})
+        else:
+            self._note({"hashed": 1, "abs": resolved, "resolved": resolved, "sha256": sha, "stat": identity})
 
     def declare(self, name: str, digest: str) -> None:
         self._note({"declared": 1, "name": name, "digest": digest})
