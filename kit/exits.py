@@ -16,6 +16,8 @@ class ExitCode(IntEnum):
     #: The runs directory cannot keep the record (full, or read-only): what the run wrote there is removed, except a
     #: small failed record of it when that fits; the error line says which, and what to free.
     RECORD_NOT_KEPT = 4
+    #: ``kit verify``: a file the run read has changed or is missing since (nothing was run; --ignore-inputs runs).
+    INPUTS_CHANGED = 5
     #: Interrupted with Ctrl-C; a run in progress is recorded as interrupted.
     INTERRUPTED = 130
     #: Terminated by SIGTERM (docker stop, kill, a cancelled CI job, an evicted pod); recorded as interrupted.
