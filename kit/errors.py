@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kit.exits import ExitCode
-from kit.shorten import brief, shown, shown_path
+from kit.shorten import brief, cut, shown, shown_path
 
 
 class Described(Protocol):
@@ -242,9 +242,10 @@ class NotReproduced(KitError):
 
     exit_code = ExitCode.NOT_REPRODUCED
 
-    def __init__(self, run_id: str, again: Path) -> None:
-        self.run_id, self.again = run_id, again
-        super().__init__(f"run {run_id} did not reproduce: see the differences above")
+    def __init__(self, run_id: str, again: Path, where: str | None = None) -> None:
+        self.run_id, self.again, self.where = run_id, again, where
+        said = f": {cut(where, 160)}" if where else ""
+        super().__init__(f"run {run_id} did not reproduce{said}; see the differences above")
 
 
 # Sweeps

@@ -77,7 +77,7 @@ def run(notebook, pairs, files, runs_dir, run_id, timeout, threads) -> None:
 @click.option("--run-id", help="The new run's id [default: RUN.verify-RANDOM].")
 def verify_command(run_ref, runs_dir, run_id) -> None:
     """Re-execute RUN with its parameters, seed and threads; exit 3 if metrics or artifacts differ."""
-    from kit.display.text import comparison
+    from kit.display.text import comparison, where
     from kit.running import verify
 
     try:
@@ -87,5 +87,5 @@ def verify_command(run_ref, runs_dir, run_id) -> None:
         raise
     click.echo(comparison(result))
     if not result.reproduced:
-        raise NotReproduced(result.a.id, result.b.path)
+        raise NotReproduced(result.a.id, result.b.path, where(result.divergence))
     click.echo(f"reproduced: {result.b.path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kit.display.summary import RunSummary
 from kit.record import Damaged, Run
 from kit.record.comparison import SECTIONS, Comparison, flatten
+from kit.record.divergence import Divergence
 from kit.shorten import short
 
 WIDE = 48
@@ -73,7 +74,25 @@ def comparison(result: Comparison) -> str:
         changes = result.changes[section]
         lines.append(f"{section}: {'same' if not changes else f'{len(changes)} differ'}")
         lines += [f"  {key}: {short(a, WIDE)} -> {short(b, WIDE)}" for key, a, b in changes]
+    lines.append(f"where: {where(result.divergence)}")
     return "\n".join(lines)
+
+
+def where(divergence: Divergence) -> str:
+    """Where two runs part, in one line.
+
+    ``first difference at cell 7 (In [7]): 'loss 0.1101596' → 'loss 0.1101570'; differs: threads 2 → 1``
+    """
+    cell = divergence.cell
+    if cell is None:
+        said = "every cell's outputs are the same"
+    else:
+        count = f" (In [{cell.execution_count}])" if cell.execution_count else ""
+        code = ", whose code differs" if cell.code_differs else ""
+        said = f"first difference at cell {cell.index}{count}{code}: {cell.a} → {cell.b}"
+    if divergence.factors:
+        return f"{said}; differs: " + ", ".join(f"{f.name} {f.a} → {f.b}" for f in divergence.factors)
+    return f"{said}; nothing kit records differs (an unseeded random source, the time, or the data read?)"
 
 
 def environment(env: dict) -> str:
