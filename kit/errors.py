@@ -390,6 +390,35 @@ class ModelError(KitError):
         super().__init__(message)
 
 
+class ReferenceSetError(KitError):
+    """``kit.save_model(model, reference=rows)``: rows that cannot be the model's reference set."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem = problem
+        super().__init__(f"the reference set {problem}: {fix}")
+
+
+class ParityFailed(KitError):
+    """The parity gate: the model predicts the reference set differently here than in its run."""
+
+    exit_code = ExitCode.NOT_REPRODUCED
+
+    def __init__(self, run_id: str, differing: int, rows: int, first: str) -> None:
+        self.run_id, self.differing, self.rows = run_id, differing, rows
+        super().__init__(
+            f"the model of run {run_id} predicts {differing} of {rows} reference rows differently than its run did "
+            f"({cut(first, 120)}): do not ship it; build the image from the run again (make model-image RUN={run_id})"
+        )
+
+
+class LineageUnavailable(KitError):
+    """``kit lineage``: the model's lineage cannot be read where it was asked for."""
+
+    def __init__(self, where: str, problem: str, fix: str) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(f"{shown_path(where)} {problem}: {fix}")
+
+
 class ModelNotFound(ModelError):
     """No model file at the path (a server answers 404)."""
 

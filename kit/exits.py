@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
     RUN_FAILED = 1
     #: A user mistake (a missing notebook, an unknown parameter, a damaged record): nothing was run or written.
     USAGE = 2
-    #: ``kit verify``: the re-execution gave different metrics or artifacts.
+    #: ``kit verify``: the re-execution gave different metrics or artifacts; ``kit parity``: different predictions.
     NOT_REPRODUCED = 3
     #: Interrupted with Ctrl-C; a run in progress is recorded as interrupted.
     INTERRUPTED = 130

@@ -63,7 +63,7 @@ class Divergence:
     factors: tuple[Factor, ...]
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, run_id: str = "") -> str:
     if "\x08" in text:  # a progress bar redrawn with backspaces: what is left on screen
         kept: list[str] = []
         for char in text:
@@ -76,6 +76,8 @@ def _clean(text: str) -> str:
     text = "\n".join(([piece for piece in line.split("\r") if piece] or [""])[-1] for line in text.split("\n"))
     for pattern, replacement in VOLATILE:
         text = pattern.sub(replacement, text)
+    if run_id:  # the run's own directory (a saved model's path, say): each run has its own
+        text = re.sub(re.escape(run_id) + r"(?:\+[\w-]*)?", "<run>", text)
     return text
 
 
@@ -91,8 +93,8 @@ def _rendering(data: dict) -> tuple[str, str]:
     return mime, _text(data.get(mime, ""))
 
 
-def outputs(cell: dict) -> tuple[list[str], str]:
-    """What a code cell showed, as lines of text (standard error apart), volatile parts normalised."""
+def outputs(cell: dict, run_id: str = "") -> tuple[list[str], str]:
+    """What a code cell of run ``run_id`` showed, as lines of text (standard error apart), volatile parts normalised."""
     shown_lines: list[str] = []
     streams = {"stdout": "", "stderr": ""}
     for output in cell.get("outputs") or []:
@@ -106,10 +108,10 @@ def outputs(cell: dict) -> tuple[list[str], str]:
                 digest = hashlib.sha256(text.encode()).hexdigest()[:12]
                 shown_lines.append(f"<{mime} of {len(text)} characters, sha256 {digest}…>")
             else:
-                shown_lines += _clean(text).splitlines()
+                shown_lines += _clean(text, run_id).splitlines()
         elif kind == "error":
             shown_lines.append(f"{output.get('ename', '')}: {output.get('evalue', '')}")
-    return _clean(streams["stdout"]).splitlines() + shown_lines, _clean(streams["stderr"])
+    return _clean(streams["stdout"], run_id).splitlines() + shown_lines, _clean(streams["stderr"], run_id)
 
 
 def _excerpt(line: str, start: int) -> str:
@@ -130,15 +132,18 @@ def _first_difference(a: list[str], b: list[str]) -> tuple[str, str]:
     return "''", "''"
 
 
-def first_difference(a: dict, b: dict) -> CellDifference | None:
-    """The first cell of notebook ``b`` whose outputs differ from ``a``'s (nbformat nodes or plain dicts)."""
+def first_difference(a: dict, b: dict, run_ids: tuple[str, str] = ("", "")) -> CellDifference | None:
+    """The first cell of notebook ``b`` whose outputs differ from ``a``'s (nbformat nodes or plain dicts).
+
+    ``run_ids``: the runs that executed them, whose ids (in paths of their record) are no difference.
+    """
     cells_a, cells_b = a.get("cells") or [], b.get("cells") or []
     found = None
     for stderr_only in (False, True):
         for index, (cell_a, cell_b) in enumerate(zip(cells_a, cells_b, strict=False)):
             if cell_a.get("cell_type") != "code" or cell_b.get("cell_type") != "code":
                 continue
-            (lines_a, errors_a), (lines_b, errors_b) = outputs(cell_a), outputs(cell_b)
+            (lines_a, errors_a), (lines_b, errors_b) = outputs(cell_a, run_ids[0]), outputs(cell_b, run_ids[1])
             if stderr_only:
                 lines_a, lines_b = errors_a.splitlines(), errors_b.splitlines()
             if lines_a != lines_b:
@@ -213,4 +218,4 @@ def factors(a: Run, b: Run) -> tuple[Factor, ...]:
 
 def locate(a: Run, b: Run) -> Divergence:
     """Where run ``b`` parts from run ``a``: the first cell whose outputs differ, and the factors that differ."""
-    return Divergence(first_difference(a.notebook, b.notebook), factors(a, b))
+    return Divergence(first_difference(a.notebook, b.notebook, (a.id, b.id)), factors(a, b))

@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from kit.record import lineage
+
 CHUNK = 1 << 20
 
 
@@ -84,6 +86,12 @@ MAX_UNPACKED = 16 << 30
 def content_sha256(path: str | Path) -> tuple[str, str] | None:
     """A hash of a saved model's content and what it ignores; None for other files and unreadable models."""
     path = Path(path)
+    if lineage.is_lineage(path.name):
+        try:
+            data = lineage.check(json.loads(path.read_bytes()))
+        except (OSError, ValueError, RecursionError):
+            return None
+        return lineage.content_sha256(data), "hashes the model's content, the parameters and the inputs' contents only"
     normalizer = NORMALIZERS.get(path.suffix)
     if normalizer is None:
         return None

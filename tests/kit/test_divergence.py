@@ -48,6 +48,13 @@ def test_what_changes_with_every_execution_is_no_difference(a, b):
     assert first_difference(_notebook([], a), _notebook([], b)) is None
 
 
+def test_the_runs_own_directory_in_an_output_is_no_difference():
+    a = _notebook([_result("PosixPath('runs/.r1.partial/artifacts/model.skops')")])
+    b = _notebook([_result("PosixPath('runs/.r1.verify-9f+2.partial/artifacts/model.skops')")])
+    assert first_difference(a, b, ("r1", "r1.verify-9f")) is None
+    assert first_difference(a, b) is not None
+
+
 def test_the_first_differing_cell_is_named_with_both_excerpts():
     a = _notebook([_out("ready\n")], [_out("epoch 1: loss 0.1101596\n")], [_out("accuracy 0.9\n")])
     b = _notebook([_out("ready\n")], [_out("epoch 1: loss 0.1101570\n")], [_out("accuracy 0.8\n")])
