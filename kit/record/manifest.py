@@ -76,6 +76,7 @@ def _skops(members: dict[str, bytes]) -> dict[str, bytes]:
 NORMALIZERS: dict[str, tuple[Callable[[dict[str, bytes]], dict[str, bytes]], str]] = {
     ".keras": (_keras, "ignores the save time, the zip headers and shared-object ids (memory addresses)"),
     ".skops": (_skops, "ignores the zip headers, array file names and object ids (memory addresses)"),
+    ".npz": (lambda members: members, "ignores the zip headers (save times)"),  # NumPy's savez: a reference set
 }
 
 
