@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from kit.running import execute, prepare, run, verify
     from kit.running.environment import environment
     from kit.sweeping import find_sweep, sweep
-    from kit.tracking import artifact_path, evaluate, log_metric, save_model, seed_everything
+    from kit.tracking import artifact_path, evaluate, input_path, log_input, log_metric, save_model, seed_everything
 
 __all__ = [
     "__version__",
@@ -64,6 +64,8 @@ __all__ = [
     "seed_everything",
     "log_metric",
     "artifact_path",
+    "input_path",
+    "log_input",
     "save_model",
     "load_model",
     "evaluate",
@@ -77,7 +79,15 @@ _MODULES = {
     "kit.display.report": ("report",),
     "kit.running.environment": ("environment",),
     "kit.sweeping": ("sweep", "find_sweep"),
-    "kit.tracking": ("seed_everything", "log_metric", "artifact_path", "save_model", "evaluate"),
+    "kit.tracking": (
+        "seed_everything",
+        "log_metric",
+        "artifact_path",
+        "input_path",
+        "log_input",
+        "save_model",
+        "evaluate",
+    ),
     "kit.models": ("load_model",),
     "kit.errors": ("KitError",),
 }

@@ -248,6 +248,25 @@ class NotReproduced(KitError):
         super().__init__(f"run {run_id} did not reproduce{said}; see the differences above")
 
 
+class InputsChanged(KitError):
+    """``kit verify``: files the run read are not what they were (changed or missing); nothing was run.
+
+    ``changed`` holds (path, sha256 recorded, sha256 now or None, problem) for each, in the order they were read.
+    """
+
+    exit_code = ExitCode.INPUTS_CHANGED
+
+    def __init__(self, run_id: str, changed: list[tuple[str, str, str | None, str]]) -> None:
+        self.run_id, self.changed = run_id, changed
+        path, recorded, now, problem = changed[0]
+        was = f"sha256 {recorded[:16]}… recorded, " + (f"{now[:16]}… now" if now else "none now")
+        more = f" (and {len(changed) - 1} more input{'s' if len(changed) > 2 else ''})" if len(changed) > 1 else ""
+        super().__init__(
+            f"input {shown_path(path, 80)} {problem} since run {run_id[:40]}: {was}{more}; "
+            "restore it, or pass --ignore-inputs to run anyway"
+        )
+
+
 # Sweeps
 
 
@@ -364,6 +383,14 @@ class MetricError(KitError):
     def __init__(self, name: Any, problem: str) -> None:
         self.name = name
         super().__init__(f"metric {shown(name)} {problem}")
+
+
+class InputError(KitError):
+    """``kit.input_path`` or ``kit.log_input`` was given something that is not an input."""
+
+    def __init__(self, value: Any, problem: str) -> None:
+        self.value = value
+        super().__init__(f"input {shown(value)} {problem}")
 
 
 class ArtifactNameError(KitError):

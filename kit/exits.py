@@ -13,5 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     #: ``kit verify``: the re-execution gave different metrics or artifacts; ``kit parity``: different predictions.
     NOT_REPRODUCED = 3
+    #: ``kit verify``: a file the run read has changed or is missing since (nothing was run; --ignore-inputs runs).
+    INPUTS_CHANGED = 5
     #: Interrupted with Ctrl-C; a run in progress is recorded as interrupted.
     INTERRUPTED = 130

@@ -16,6 +16,11 @@ DEFAULT_RUNS_DIR = "runs"
 RUN_DIR_ENV = "KIT_RUN_DIR"
 RUN_ID_ENV = "KIT_RUN_ID"
 
+#: Paths (files or folders, separated by ``:``) whose reads are not recorded as inputs of a run (a scratch folder).
+INPUTS_EXCLUDE_ENV = "KIT_INPUTS_EXCLUDE"
+#: Set it to ``off`` to record no file reads in runs (inputs declared with kit.input_path are still recorded).
+CAPTURE_INPUTS_ENV = "KIT_CAPTURE_INPUTS"
+
 #: Set it (or pass ``kit run --threads``) to choose the thread count instead of the CPU quota.
 THREADS_ENV = "KIT_THREADS"
 
@@ -40,6 +45,26 @@ def runs_dir(given: str | os.PathLike | None = None) -> Path:
     return Path(given or os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
 
 
+def capture_inputs() -> bool:
+    """Whether runs record the files their notebook reads (``$KIT_CAPTURE_INPUTS`` is not ``off``)."""
+    return os.environ.get(CAPTURE_INPUTS_ENV, "").strip().lower() not in ("off", "0", "false", "no")
+
+
+def inputs_excluded() -> list[str]:
+    """``$KIT_INPUTS_EXCLUDE``'s paths, absolute (relative ones from the current directory)."""
+    given = os.environ.get(INPUTS_EXCLUDE_ENV, "")
+    return [os.path.abspath(path) for path in given.split(os.pathsep) if path]
+
+
 def kernel_variables(run_dir: Path, runs: Path, run_id: str) -> dict[str, str]:
-    """What ``kit run`` tells its kernel: the record being written, and where runs go (for ``kit.find_run``)."""
-    return {RUN_DIR_ENV: str(run_dir), RUNS_DIR_ENV: str(runs.resolve()), RUN_ID_ENV: run_id}
+    """What ``kit run`` tells its kernel: its record, where runs go, which reads not to record as inputs.
+
+    The runs directory is for ``kit.find_run``; the exclusions are made absolute here, since the kernel works in
+    the notebook's folder.
+    """
+    return {
+        RUN_DIR_ENV: str(run_dir),
+        RUNS_DIR_ENV: str(runs.resolve()),
+        RUN_ID_ENV: run_id,
+        INPUTS_EXCLUDE_ENV: os.pathsep.join(inputs_excluded()),
+    }

@@ -75,13 +75,18 @@ def run(notebook, pairs, files, runs_dir, run_id, timeout, threads) -> None:
 @click.argument("run_ref", metavar="RUN")
 @RUNS_DIR
 @click.option("--run-id", help="The new run's id [default: RUN.verify-RANDOM].")
-def verify_command(run_ref, runs_dir, run_id) -> None:
-    """Re-execute RUN with its parameters, seed and threads; exit 3 if metrics or artifacts differ."""
+@click.option("--ignore-inputs", is_flag=True, help="Run even when a file RUN read has changed or is missing.")
+def verify_command(run_ref, runs_dir, run_id, ignore_inputs) -> None:
+    """Re-execute RUN with its parameters, seed and threads; exit 3 if metrics or artifacts differ.
+
+    First, the files RUN read are compared with those there now: exit 5, with nothing run, when one has changed
+    or is missing (--ignore-inputs runs anyway).
+    """
     from kit.display.text import comparison, where
     from kit.running import verify
 
     try:
-        result = verify(run_ref, runs_dir=runs_dir, run_id=run_id, progress=True)
+        result = verify(run_ref, runs_dir=runs_dir, run_id=run_id, progress=True, ignore_inputs=ignore_inputs)
     except RunError as error:
         echo_path(error.run_dir)
         raise

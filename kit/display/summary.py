@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.record import Failure, Resources, Run
+from kit.record.inputs import DECLARED, Input
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,20 @@ class Artifact:
     name: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class InputRow:
+    """One input of the run: the path the notebook gave, and what identifies its content."""
+
+    path: str
+    resolved: str | None
+    size: int | None
+    #: ``sha256`` for a file, ``digest`` for a value declared with kit.log_input, None when it was not hashed.
+    hashed_by: str | None
+    hash: str | None
+    #: What else to know (declared, written by the run, changed while read, not hashed and why); empty if nothing.
+    note: str
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,8 @@ class RunSummary:
     metrics: dict[str, Any]
     artifacts: list[Artifact]
     resources: Resources | None = None
+    #: The files the run read and the inputs it declared, in the order it read them.
+    inputs: tuple[InputRow, ...] = ()
 
 
 def _section(environment: dict, name: str) -> dict:
@@ -67,4 +84,13 @@ def summarize(run: Run) -> RunSummary:
         metrics=run.metrics,
         artifacts=[Artifact(name, entry["size"], entry["sha256"]) for name, entry in run.manifest.items()],
         resources=info.resources,
+        inputs=tuple(input_row(entry) for entry in run.inputs),
     )
+
+
+def input_row(entry: Input) -> InputRow:
+    said = [word for word, on in (("declared", entry.declared), ("written by the run", entry.written)) if on]
+    if entry.changed or entry.note:
+        said.append(entry.note or "changed while the run read it")
+    hashed_by = "digest" if entry.kind == DECLARED else "sha256" if entry.sha256 else None
+    return InputRow(entry.path, entry.resolved, entry.size, hashed_by, entry.identity, "; ".join(said))

@@ -6,6 +6,7 @@ Its progress on stderr is :mod:`kit.sweeping.progress`'s. :func:`summarize` coll
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from kit.display import page
+from kit.display.summary import InputRow, input_row
+from kit.display.text import input_line
 from kit.display.text import table as text_table
 from kit.errors import DamagedRecord, OptionError
 from kit.record import Damaged, Run
@@ -35,6 +38,8 @@ class PointRow:
     cpu_s: float | None
     peak_mb: float | None
     message: str
+    #: The inputs of the point's run that not every point read (those all read are the sweep's ``shared_inputs``).
+    inputs: tuple[InputRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class SweepSummary:
     path: Path
     runs_dir: Path
     rows: list[PointRow]
+    #: The inputs every point's run read, the same (path and hash), shown once.
+    shared_inputs: tuple[InputRow, ...] = ()
 
     @property
     def metric_names(self) -> list[str]:
@@ -53,7 +60,7 @@ class SweepSummary:
 
 def summarize(found: Sweep) -> SweepSummary:
     """Every point's row; a point's metrics and resources come from its last run (DamagedRecord: shown as such)."""
-    rows = []
+    rows, inputs = [], {}
     for point in found.info.points:
         run = found.run_of(point)
         status = found.status_of(point, run).value
@@ -70,6 +77,10 @@ def summarize(found: Sweep) -> SweepSummary:
                 cpu, peak = run.info.resources.cpu_s, run.info.resources.peak_mb
             if run.info.failure and not message:
                 message = run.info.failure.describe()
+            try:
+                inputs[point.index] = tuple(input_row(entry) for entry in run.inputs)
+            except DamagedRecord as error:
+                message = message or str(error)
         values = point.parameters
         if isinstance(run, Run):
             try:  # what the run ran with: a parameter a point left out shows its default, not null
@@ -79,7 +90,18 @@ def summarize(found: Sweep) -> SweepSummary:
         swept = {name: values.get(name) for name in found.info.swept} or point.parameters
         rows.append(PointRow(point.index, status, run.id if run else (point.runs[-1] if point.runs else ""),
                              swept, metrics, seconds, cpu, peak, message))  # fmt: skip
-    return SweepSummary(found.info, found.path, found.runs_dir, rows)
+    return _with_inputs(SweepSummary(found.info, found.path, found.runs_dir, rows), inputs)
+
+
+def _with_inputs(summary: SweepSummary, inputs: dict[int, tuple[InputRow, ...]]) -> SweepSummary:
+    """The inputs every point read alike, once; each point keeps those that are its own."""
+    if not inputs:
+        return summary
+    first, *others = inputs.values()
+    shared = tuple(row for row in first if all(row in other for other in others))
+    rows = [dataclasses.replace(row, inputs=tuple(i for i in inputs.get(row.index, ()) if i not in shared))
+            for row in summary.rows]  # fmt: skip
+    return dataclasses.replace(summary, rows=rows, shared_inputs=shared)
 
 
 def sort_rows(summary: SweepSummary, sort: str | None) -> list[PointRow]:
@@ -127,6 +149,11 @@ def table(summary: SweepSummary, sort: str | None = None) -> str:
              f"({info.threads.source}); runs in {summary.runs_dir}", "", text_table(rows)]  # fmt: skip
     failed = [row for row in summary.rows if row.message and row.status != PointStatus.SUCCEEDED.value]
     lines += [f"point {row.index}: {short(row.message, 160)}" for row in failed]
+    if summary.shared_inputs:
+        lines += ["", "inputs of every point:", *(input_line(entry) for entry in summary.shared_inputs)]
+    for row in summary.rows:
+        if row.inputs:
+            lines += [f"inputs of point {row.index} only:", *(input_line(entry) for entry in row.inputs)]
     return "\n".join(lines)
 
 
@@ -209,5 +236,7 @@ def report(found: Sweep, output: str | os.PathLike | None = None) -> Path:
         for row in summary.rows
     ]  # fmt: skip
     head = ["point", "status", *summary.info.swept, *summary.metric_names, "seconds", "cpu s", "peak MB", "run"]
-    html = page.render("sweep.html.j2", info=summary.info, head=head, rows=rows, plots=_plots(summary), size=PLOT)
+    own = [(row.index, row.inputs) for row in summary.rows if row.inputs]
+    html = page.render("sweep.html.j2", info=summary.info, head=head, rows=rows, plots=_plots(summary), size=PLOT,
+                       shared_inputs=summary.shared_inputs, own_inputs=own)  # fmt: skip
     return page.write(path, html)

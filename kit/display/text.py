@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kit.display.summary import RunSummary
+from kit.display.summary import InputRow, RunSummary
 from kit.record import Damaged, Run
 from kit.record.comparison import SECTIONS, Comparison, flatten
 from kit.record.divergence import Divergence
@@ -61,9 +61,19 @@ def show(summary: RunSummary) -> str:
     for title, values in (("params", summary.params), ("metrics", summary.metrics)):
         lines.append(f"{title}:")
         lines += [f"  {name} = {short(item)}" for name, item in values.items()] or ["  (none)"]
+    lines.append("inputs:")
+    lines += [input_line(entry) for entry in summary.inputs] or ["  (none recorded)"]
     lines.append("artifacts:")
     lines += [f"  {a.name}  {a.size} bytes  sha256 {a.sha256[:16]}" for a in summary.artifacts] or ["  (none)"]
     return "\n".join(lines)
+
+
+def input_line(row: InputRow) -> str:
+    """One input as a line: its path, size and hash (a declared value: its digest), and what to know about it."""
+    size = f"{row.size} bytes  " if row.size is not None else ""
+    shown = (row.hash or "")[:16] if row.hashed_by == "sha256" else short(row.hash, WIDE)
+    hashed = f"{row.hashed_by} {shown}" if row.hashed_by else "not hashed"
+    return f"  {short(row.path, 80)}  {size}{hashed}" + (f"  ({short(row.note, 80)})" if row.note else "")
 
 
 def comparison(result: Comparison) -> str:

@@ -1,8 +1,8 @@
 """The run record, which every reader and writer of a record, in the kernel or outside it, goes through.
 
 Its layout on disk (:mod:`.layout`), its typed contents (:mod:`.schema`), reading it back (:mod:`.run`), writing it
-into the runs directory (:mod:`.store`, :mod:`.jsonfile`), the artifacts' manifest (:mod:`.manifest`) and
-comparing two records (:mod:`.comparison`).
+into the runs directory (:mod:`.store`, :mod:`.jsonfile`), the artifacts' manifest (:mod:`.manifest`, hashed by
+:mod:`.hashing`), the files a run read (:mod:`.inputs`) and comparing two records (:mod:`.comparison`).
 """
 
 from kit.record.run import Damaged, Run, find_run, list_runs, scan

@@ -11,7 +11,7 @@ from kit.record.run import Run
 from kit.record.schema import same_number
 
 #: Sections of a comparison, in the order they are shown.
-SECTIONS = ("params", "metrics", "artifacts", "environment")
+SECTIONS = ("params", "inputs", "metrics", "artifacts", "environment")
 #: Reproduced means: the same metrics and the same artifact contents.
 OUTCOMES = ("metrics", "artifacts")
 MISSING = "(absent)"
@@ -60,10 +60,16 @@ def _artifacts(manifest: dict) -> dict[str, str]:
     return {name: identity(entry) for name, entry in manifest.items()}
 
 
+def inputs(run: Run) -> dict[str, str | None]:
+    """A run's inputs by the path the notebook gave (a declared one by its name): their sha256 or digest."""
+    return {entry.path: entry.identity for entry in run.inputs}
+
+
 def compare(a: Run, b: Run, *, environment: bool = True) -> Comparison:
-    """Compare parameters, metrics, artifact contents and (unless told not to) environments."""
+    """Compare parameters, inputs, metrics, artifact contents and (unless told not to) environments."""
     changes = {
         "params": _changes(flatten(a.params), flatten(b.params)),
+        "inputs": _changes(inputs(a), inputs(b)),
         "metrics": _changes(a.metrics, b.metrics),
         "artifacts": _changes(_artifacts(a.manifest), _artifacts(b.manifest)),
     }

@@ -11,6 +11,7 @@
         metrics.json            what the notebook logged with kit.log_metric
         artifacts/              files saved with kit.artifact_path or kit.save_model
         manifest.json           size and sha256 of every artifact
+        inputs.json             every file the notebook read, and inputs it declared (kit.record.inputs)
         environment.json        what the run ran on
         status.json             the run's status, invocation and failure (kit.record.schema.RunInfo)
         kernel.log              the kernel process's own output
@@ -32,14 +33,17 @@ PARAMS = "params.json"
 METRICS = "metrics.json"
 ARTIFACTS = "artifacts"
 MANIFEST = "manifest.json"
+INPUTS = "inputs.json"
 ENVIRONMENT = "environment.json"
 STATUS = "status.json"
 KERNEL_LOG = "kernel.log"
 #: What ``kit.seed_everything`` tells the run from inside the kernel; folded into environment.json at the end.
 SEEDED = ".seeded.json"
+#: What the kernel's input capture notes as the notebook reads (one JSON line each); folded into inputs.json.
+INPUTS_LOG = ".inputs.jsonl"
 
 #: Every entry of a finished run's directory.
-RECORD = (NOTEBOOK, PARAMS, METRICS, ARTIFACTS, MANIFEST, ENVIRONMENT, STATUS, KERNEL_LOG)
+RECORD = (NOTEBOOK, PARAMS, METRICS, ARTIFACTS, MANIFEST, INPUTS, ENVIRONMENT, STATUS, KERNEL_LOG)
 
 #: A run being written is a hidden directory; it gets its id only when its record is complete.
 PARTIAL_PREFIX = "."
@@ -99,10 +103,12 @@ class RunLayout:
     metrics = _File(METRICS)
     artifacts = _File(ARTIFACTS)
     manifest = _File(MANIFEST)
+    inputs = _File(INPUTS)
     environment = _File(ENVIRONMENT)
     status = _File(STATUS)
     kernel_log = _File(KERNEL_LOG)
     seeded = _File(SEEDED)
+    inputs_log = _File(INPUTS_LOG)
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kit.record import lineage
-
-CHUNK = 1 << 20
-
-
-def sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+from kit.record.hashing import sha256  # noqa: F401 - where the rest of kit imports it from
 
 
 def _digest(members: dict[str, bytes]) -> str:

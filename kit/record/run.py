@@ -16,6 +16,7 @@ from typing import Any
 from kit import settings
 from kit.errors import AmbiguousRef, DamagedRecord, RunNotFound, RunsDirError
 from kit.record import layout, schema
+from kit.record.inputs import Input, read_inputs
 from kit.record.jsonfile import read_json
 from kit.record.layout import RunLayout
 
@@ -92,6 +93,14 @@ class Run:
         return _read(self.path, layout.MANIFEST, schema.check_manifest)
 
     @cached_property
+    def inputs(self) -> tuple[Input, ...]:
+        """The files the run read and the inputs it declared (none for runs recorded before kit recorded inputs)."""
+        try:
+            return read_inputs(self.path)
+        except (OSError, ValueError) as error:
+            raise DamagedRecord(self.path, layout.INPUTS, _problem(error)) from None
+
+    @cached_property
     def environment(self) -> dict[str, Any]:
         return _read(self.path, layout.ENVIRONMENT, schema.check_environment)
 
@@ -115,7 +124,7 @@ class Run:
         ``notebook=False`` only checks that the executed notebook is there and begins as JSON does, so that a
         listing of many runs need not read every notebook whole.
         """
-        self.params, self.metrics, self.manifest, self.environment  # noqa: B018 - read to check them
+        self.params, self.metrics, self.manifest, self.inputs, self.environment  # noqa: B018 - read to check them
         if notebook:
             self.notebook  # noqa: B018
         else:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import RunIdError, RunIdTaken, RunsDirError
-from kit.record import layout, manifest, schema
+from kit.record import inputs, layout, manifest, schema
 from kit.record.jsonfile import read_json, write_json
 from kit.record.layout import RunLayout
 
@@ -155,6 +155,8 @@ def complete(record: RunLayout, notebook: dict, environment: dict[str, Any]) -> 
     entries, unreadable = manifest.manifest(record.artifacts)
     problems += unreadable
     write_json(record.manifest, entries)
+    write_json(record.inputs, inputs.to_json(*inputs.fold(record.inputs_log)))  # never a reason to fail the run
+    record.inputs_log.unlink(missing_ok=True)
     try:
         seeded = read_json(record.seeded)
     except FileNotFoundError:

@@ -24,6 +24,10 @@ def _unformatted(path: Path) -> str:
     return str(path).replace("{", "{{").replace("}", "}}")
 
 
+#: The IPython extension that records the files a run reads (:mod:`kit.tracking.inputs`), by its module's name.
+INPUT_CAPTURE = "kit.tracking.inputs"
+
+
 class _CheckedNames(logging.Filter):
     """Drops papermill's "Passed unknown parameter" warnings: kit checked every name against the notebook itself.
 
@@ -32,6 +36,15 @@ class _CheckedNames(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith("Passed unknown parameter")
+
+
+def _kernel_arguments(plan: Plan) -> list[str]:
+    """The kernel's command line: quiet, and in Python, recording the files the notebook reads from the start."""
+    # The kernel listens on localhost only; its warning about unencrypted TCP is noise in a batch run.
+    arguments = ["--IPKernelApp.log_level=ERROR"]
+    if plan.notebook.language == "python":
+        arguments.append(f"--IPKernelApp.extra_extensions={INPUT_CAPTURE}")
+    return arguments
 
 
 def execute(plan: Plan, record: RunLayout, run_id: str, *, progress: bool, watch: Watch) -> Failure | None:
@@ -64,8 +77,7 @@ def execute(plan: Plan, record: RunLayout, run_id: str, *, progress: bool, watch
             request_save_on_cell_execute=True,
             kernel_manager_class=manager_class(kernel_env, record.kernel_log, watch),
             resources={"metadata": {"path": plan.invocation.cwd}},
-            # The kernel listens on localhost only; its warning about unencrypted TCP is noise in a batch run.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=_kernel_arguments(plan),
             on_cell_error=on_cell_error,
             on_cell_execute=watch.cell_executes,
         )
