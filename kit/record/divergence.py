@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kit.record.run import Run
-from kit.shorten import SHOWN, shown
+from kit.shorten import SHOWN, shown, shown_path
 
 #: Text that changes with every execution, and what it becomes before comparing.
 VOLATILE = (
@@ -188,13 +188,20 @@ def _packages(a: dict, b: dict, limit: int = 3) -> Factor | None:
                   ", ".join(f"{name} {new}" for name, _, new in changed[:limit]) + more)  # fmt: skip
 
 
-def inputs_factor(a: Run, b: Run) -> Factor | None:
-    """The recorded inputs that differ, by name.
+def inputs_factor(a: Run, b: Run, limit: int = 2) -> Factor | None:
+    """The recorded inputs whose sha256 (or declared digest) differ, by the path the notebook gave."""
+    found_a = {entry.path: entry.identity for entry in a.inputs}
+    found_b = {entry.path: entry.identity for entry in b.inputs}
+    changed = [path for path in dict.fromkeys([*found_a, *found_b]) if found_a.get(path) != found_b.get(path)]
+    if not changed:
+        return None
+    more = f" and {len(changed) - limit} more" if len(changed) > limit else ""
 
-    SEAM (issue 19, `inputs` branch): the inputs record (inputs.json) is not merged here yet; this compares
-    nothing until it is, then it names the inputs whose sha256 differ.
-    """
-    return None
+    def side(found: dict) -> str:
+        return ", ".join(f"{shown_path(path, 40)} {_short_hash(found.get(path) or '(absent)')}" for path in
+                         changed[:limit]) + more  # fmt: skip
+
+    return Factor("inputs", side(found_a), side(found_b))
 
 
 def factors(a: Run, b: Run) -> tuple[Factor, ...]:

@@ -10,9 +10,10 @@ from kit import settings
 from kit.errors import ReferenceSetError
 from kit.models import formats, signature
 from kit.models import reference as references
-from kit.record import lineage
+from kit.record import inputs, lineage
 from kit.record.jsonfile import read_json, write_json
 from kit.record.manifest import content_sha256, sha256
+from kit.tracking import inputs as capture
 from kit.tracking.current import artifact_path, current
 from kit.version import __version__
 
@@ -53,11 +54,16 @@ def _read(path: Path) -> dict:
 
 
 def recorded_inputs() -> list[dict]:
-    """The inputs the run has read so far, each with its path, size and sha256.
-
-    SEAM (issue 19, `inputs` branch): input capture is not merged here yet; until it is, no inputs are listed.
-    """
-    return []
+    """The inputs the run has read so far (not the files it wrote itself), each with its path, size and sha256."""
+    journal = current().inputs_log
+    if not journal.exists():
+        return []
+    found, _ = inputs.fold(journal)
+    return [
+        {"path": entry.path, "resolved": entry.resolved, "size": entry.size, "sha256": entry.identity}
+        for entry in found
+        if not entry.written
+    ]
 
 
 def lineage_of(model: Path) -> dict:
@@ -66,7 +72,8 @@ def lineage_of(model: Path) -> dict:
     status = _read(record.status)
     notebook = status.get("notebook_path")
     try:
-        notebook_sha256 = sha256(notebook) if notebook else None
+        with capture.unobserved():  # the notebook is the run's code, not an input it read
+            notebook_sha256 = sha256(notebook) if notebook else None
     except OSError:
         notebook_sha256 = None
     content = content_sha256(model)

@@ -94,6 +94,20 @@ def test_verify_names_the_cell_that_draws_from_an_unseeded_source(tmp_path):
     assert error.startswith(f"error: run {run.id} did not reproduce: first difference at cell 1 (In [2])")
 
 
+def test_runs_on_different_data_name_the_cell_and_the_input(tmp_path):
+    data = tmp_path / "data.csv"
+    notebook = write_notebook(
+        tmp_path / "mean.ipynb", None, "import pandas as pd\nprint('mean', pd.read_csv('data.csv')['x'].mean())"
+    )
+    for run_id, values in (("one", "x\n1\n2\n"), ("two", "x\n1\n3\n")):
+        data.write_text(values)
+        kit.run(notebook, runs_dir=tmp_path / "runs", run_id=run_id)
+    result = kit_command("runs", "diff", "one", "two", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    where = result.stdout.strip().splitlines()[-1]
+    assert where.startswith("where: first difference at cell 0 (In [1]): 'mean 1.5' → 'mean 2.0'; differs: "), where
+    assert "inputs data.csv " in where, where
+
+
 def test_runs_diff_of_the_digits_cnn_on_one_and_two_threads_names_the_cell_and_threads(tmp_path):
     """The shipped CNN notebook, two epochs: two thread counts split TensorFlow's sums differently."""
     notebook = NOTEBOOKS / "train_images.ipynb"

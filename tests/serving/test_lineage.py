@@ -57,6 +57,25 @@ def test_kit_deploy_annotates_the_deployment_with_the_lineage(diagnosis):
     assert deployment["spec"]["template"]["metadata"]["annotations"]["kit.dev/lineage-sha256"] == digest
 
 
+def test_the_lineage_lists_the_files_the_run_read_before_saving_the_model(tmp_path):
+    data = tmp_path / "iris.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+    notebook = write_notebook(
+        tmp_path / "fit.ipynb",
+        None,
+        "import kit, pandas as pd\nfrom sklearn.linear_model import LogisticRegression\n"
+        "frame = pd.read_csv('iris.csv')\n"
+        "kit.save_model(LogisticRegression().fit(frame[['a', 'b']], frame['y']), reference=frame[['a', 'b']][:5])",
+    )
+    run = kit.run(notebook, runs_dir=tmp_path / "runs")
+    lineage = json.loads((run.layout.artifacts / "model.lineage.json").read_text())
+    assert [(item["path"], item["size"], item["sha256"]) for item in lineage["inputs"]] == [
+        ("iris.csv", data.stat().st_size, sha256(data))
+    ]
+    shown = kit_command("lineage", run.path, cwd=tmp_path).stdout.splitlines()
+    assert f"  iris.csv  {data.stat().st_size} bytes  sha256 {sha256(data)}" in shown
+
+
 def test_a_verified_run_reproduces_its_models_lineage(tmp_path):
     notebook = write_notebook(
         tmp_path / "fit.ipynb",
@@ -104,9 +123,11 @@ def test_kit_parity_passes_for_the_runs_own_model_and_refuses_a_swapped_one(diag
 @pytest.mark.parametrize(
     "reference, message",
     [
-        pytest.param("X[:2000]", "has 2000 rows: keep 1 to 1000", id="too-many-rows"),
+        pytest.param("pd.concat([X, X])", "has 1138 rows: keep 1 to 1000", id="too-many-rows"),
         pytest.param("X[:0]", "has 0 rows", id="no-rows"),
-        pytest.param("X.drop(columns=['mean radius'])[:5]", "lacks the feature 'mean radius'", id="missing-feature"),
+        pytest.param(
+            "X.drop(columns=['mean radius'])[:5]", "lacks the model's feature 'mean radius'", id="missing-feature"
+        ),
         pytest.param("X.to_numpy()[:5, :3]", "has shape (5, 3): pass rows of the 30 features", id="wrong-shape"),
     ],
 )
@@ -114,7 +135,7 @@ def test_save_model_refuses_a_reference_set_it_cannot_keep(tmp_path, reference, 
     notebook = write_notebook(
         tmp_path / "fit.ipynb",
         None,
-        "import kit\nfrom sklearn.datasets import load_breast_cancer\n"
+        "import kit, pandas as pd\nfrom sklearn.datasets import load_breast_cancer\n"
         "from sklearn.linear_model import LogisticRegression\n"
         "X, y = load_breast_cancer(return_X_y=True, as_frame=True)\n"
         f"kit.save_model(LogisticRegression(max_iter=50).fit(X, y), reference={reference})",
