@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kit.exits import ExitCode
-from kit.shorten import brief, shown, shown_path
+from kit.shorten import brief, cut, shown, shown_path
 
 
 class Described(Protocol):
@@ -281,9 +281,10 @@ class NotReproduced(KitError):
 
     exit_code = ExitCode.NOT_REPRODUCED
 
-    def __init__(self, run_id: str, again: Path) -> None:
-        self.run_id, self.again = run_id, again
-        super().__init__(f"run {run_id} did not reproduce: see the differences above")
+    def __init__(self, run_id: str, again: Path, where: str | None = None) -> None:
+        self.run_id, self.again, self.where = run_id, again, where
+        said = f": {cut(where, 160)}" if where else ""
+        super().__init__(f"run {run_id} did not reproduce{said}; see the differences above")
 
 
 class InputsChanged(KitError):
@@ -454,6 +455,35 @@ class ModelError(KitError):
     def __init__(self, path: Path, message: str) -> None:
         self.path = path
         super().__init__(message)
+
+
+class ReferenceSetError(KitError):
+    """``kit.save_model(model, reference=rows)``: rows that cannot be the model's reference set."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem = problem
+        super().__init__(f"the reference set {problem}: {fix}")
+
+
+class ParityFailed(KitError):
+    """The parity gate: the model predicts the reference set differently here than in its run."""
+
+    exit_code = ExitCode.NOT_REPRODUCED
+
+    def __init__(self, run_id: str, differing: int, rows: int, first: str) -> None:
+        self.run_id, self.differing, self.rows = run_id, differing, rows
+        super().__init__(
+            f"the model of run {run_id} predicts {differing} of {rows} reference rows differently than its run did "
+            f"({cut(first, 120)}): do not ship it; build the image from the run again (make model-image RUN={run_id})"
+        )
+
+
+class LineageUnavailable(KitError):
+    """``kit lineage``: the model's lineage cannot be read where it was asked for."""
+
+    def __init__(self, where: str, problem: str, fix: str) -> None:
+        self.where, self.problem = where, problem
+        super().__init__(f"{shown_path(where)} {problem}: {fix}")
 
 
 class ModelNotFound(ModelError):

@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
     RUN_FAILED = 1
     #: A user mistake (a missing notebook, an unknown parameter, a damaged record): nothing was run or written.
     USAGE = 2
-    #: ``kit verify``: the re-execution gave different metrics or artifacts.
+    #: ``kit verify``: the re-execution gave different metrics or artifacts; ``kit parity``: different predictions.
     NOT_REPRODUCED = 3
     #: The runs directory cannot keep the record (full, or read-only): what the run wrote there is removed, except a
     #: small failed record of it when that fits; the error line says which, and what to free.

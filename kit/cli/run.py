@@ -83,7 +83,7 @@ def verify_command(run_ref, runs_dir, run_id, ignore_inputs) -> None:
     First, the files RUN read are compared with those there now: exit 5, with nothing run, when one has changed
     or is missing (--ignore-inputs runs anyway).
     """
-    from kit.display.text import comparison
+    from kit.display.text import comparison, where
     from kit.running import verify
 
     try:
@@ -94,5 +94,5 @@ def verify_command(run_ref, runs_dir, run_id, ignore_inputs) -> None:
         raise
     click.echo(comparison(result))
     if not result.reproduced:
-        raise NotReproduced(result.a.id, result.b.path)
+        raise NotReproduced(result.a.id, result.b.path, where(result.divergence))
     click.echo(f"reproduced: {result.b.path}")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from kit.display.summary import InputRow, RunSummary
 from kit.record import Damaged, Run
 from kit.record.comparison import SECTIONS, Comparison, flatten
+from kit.record.divergence import Divergence
 from kit.record.partial import Partial, PartialState
-from kit.shorten import short
+from kit.shorten import short, shown_path
 
 WIDE = 48
 
@@ -109,6 +110,64 @@ def comparison(result: Comparison) -> str:
         changes = result.changes[section]
         lines.append(f"{section}: {'same' if not changes else f'{len(changes)} differ'}")
         lines += [f"  {key}: {short(a, WIDE)} -> {short(b, WIDE)}" for key, a, b in changes]
+    lines.append(f"where: {where(result.divergence)}")
+    return "\n".join(lines)
+
+
+def where(divergence: Divergence) -> str:
+    """Where two runs part, in one line.
+
+    ``first difference at cell 7 (In [7]): 'loss 0.1101596' → 'loss 0.1101570'; differs: threads 2 → 1``
+    """
+    cell = divergence.cell
+    if cell is None:
+        said = "every cell's outputs are the same"
+    else:
+        count = f" (In [{cell.execution_count}])" if cell.execution_count else ""
+        code = ", whose code differs" if cell.code_differs else ""
+        said = f"first difference at cell {cell.index}{count}{code}: {cell.a} → {cell.b}"
+    if divergence.factors:
+        return f"{said}; differs: " + ", ".join(f"{f.name} {f.a} → {f.b}" for f in divergence.factors)
+    return f"{said}; nothing kit records differs (an unseeded random source, the time, or the data read?)"
+
+
+def _hash(value) -> str:
+    return value if isinstance(value, str) and value else "(not recorded)"
+
+
+def lineage(chain) -> str:
+    """What made a model (a :class:`kit.serving.lineage.Chain`): sha256 → run → notebook, parameters, inputs, env."""
+    data = chain.lineage or {}
+    lines = [f"model        {chain.model_file}  sha256 {chain.model_sha256}"]
+    if not chain.lineage:
+        lines.append(f"lineage      none recorded beside the model ({short(chain.source)}): kit.save_model keeps one")
+        return "\n".join(lines)
+    lines.append(f"lineage      sha256 {_hash(chain.lineage_sha256)}")
+    run = chain.run
+    status = f"  {run.status.value}, started {run.info.started[:19].replace('T', ' ')}" if run else ""
+    lines.append(f"run          {data.get('run_id') or '(none: saved outside kit run)'}{status}")
+    notebook = data.get("notebook") or {}
+    lines.append(
+        f"notebook     {shown_path(notebook.get('path') or '(unknown)', 80)}  sha256 {_hash(notebook.get('sha256'))}"
+    )
+    if run is not None:
+        git = run.environment.get("git") or {}
+        dirty = " (with uncommitted changes)" if git.get("dirty") else ""
+        lines.append(f"git          {git.get('commit') or git.get('note') or '(not recorded)'}{dirty}")
+    parameters = data.get("parameters") or {}
+    lines.append("parameters" + ("" if parameters else "   (none)"))
+    lines += [f"  {name} = {short(item)}" for name, item in parameters.items()]
+    inputs = data.get("inputs") or []
+    lines.append("inputs" + ("" if inputs else "       (none recorded)"))
+    lines += [f"  {short(item.get('path'), 80)}  {item.get('size')} bytes  sha256 {_hash(item.get('sha256'))}"
+              for item in inputs if isinstance(item, dict)]  # fmt: skip
+    env = data.get("environment") or {}
+    lines.append("environment")
+    lines.append(f"  image lock sha256 {_hash(env.get('lock_sha256'))}")
+    lines.append(f"  Python {env.get('python', '?')}, kit {env.get('kit', '?')}")
+    if run is not None:
+        packages = run.environment.get("packages") or {}
+        lines.append(f"  {len(packages)} packages (kit runs show {run.id} and environment.json list them)")
     return "\n".join(lines)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from kit.record.divergence import Divergence, locate
 from kit.record.run import Run
 from kit.record.schema import same_number
 
@@ -26,6 +28,11 @@ class Comparison:
     @property
     def reproduced(self) -> bool:
         return not any(self.changes.get(section) for section in OUTCOMES)
+
+    @cached_property
+    def divergence(self) -> Divergence:
+        """Where ``b`` parts from ``a``: the first cell whose outputs differ, the recorded factors that differ."""
+        return locate(self.a, self.b)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:

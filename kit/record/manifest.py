@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from kit.record import lineage
 from kit.record.hashing import sha256  # noqa: F401 - where the rest of kit imports it from
 
 
@@ -66,6 +67,7 @@ def _skops(members: dict[str, bytes]) -> dict[str, bytes]:
 NORMALIZERS: dict[str, tuple[Callable[[dict[str, bytes]], dict[str, bytes]], str]] = {
     ".keras": (_keras, "ignores the save time, the zip headers and shared-object ids (memory addresses)"),
     ".skops": (_skops, "ignores the zip headers, array file names and object ids (memory addresses)"),
+    ".npz": (lambda members: members, "ignores the zip headers (save times)"),  # NumPy's savez: a reference set
 }
 
 
@@ -76,6 +78,12 @@ MAX_UNPACKED = 16 << 30
 def content_sha256(path: str | Path) -> tuple[str, str] | None:
     """A hash of a saved model's content and what it ignores; None for other files and unreadable models."""
     path = Path(path)
+    if lineage.is_lineage(path.name):
+        try:
+            data = lineage.check(json.loads(path.read_bytes()))
+        except (OSError, ValueError, RecursionError):
+            return None
+        return lineage.content_sha256(data), "hashes the model's content, the parameters and the inputs' contents only"
     normalizer = NORMALIZERS.get(path.suffix)
     if normalizer is None:
         return None

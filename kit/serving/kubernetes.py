@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kit import k8s, plainyaml
 from kit.errors import ManifestError, OutputError
+from kit.record import lineage
 from kit.record.jsonfile import write_text
 from kit.serving import server
 from kit.serving.model import ServedModel
@@ -57,6 +58,8 @@ def manifests(served: ServedModel, image: str, *, replicas: int = 2, max_replica
               "app.kubernetes.io/part-of": "kit"}  # fmt: skip
     scrape = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT), "prometheus.io/path": "/metrics"}
     run = {"kit.dev/run-id": served.run.id, "kit.dev/model-sha256": served.sha256}
+    if served.lineage_sha256:
+        run[lineage.ANNOTATION] = served.lineage_sha256
 
     def probe(path: str, period: int, failures: int) -> dict:
         return {"httpGet": {"path": path, "port": "http"}, "periodSeconds": period, "failureThreshold": failures,

@@ -19,7 +19,7 @@ from kit.errors import ModelError, ModelNotFound, TamperedModel
 from kit.models import SUFFIXES, load_model
 from kit.models import signature as signatures
 from kit.models.signature import Signature
-from kit.record import Run, find_run
+from kit.record import Run, find_run, lineage
 from kit.record.jsonfile import read_json
 from kit.record.manifest import sha256
 
@@ -56,6 +56,9 @@ class ServedModel:
     sha256: str
     name: str
     signature: Signature | None
+    #: What made the model (kit.record.lineage) and the sha256 of its file; None for a run saved before kit kept it.
+    lineage: dict | None = None
+    lineage_sha256: str | None = None
     model: Any = None
     load_seconds: float | None = None
     error: str | None = None
@@ -137,6 +140,8 @@ class ServedModel:
                 "classes": list(signature.classes) if signature and signature.classes is not None else None,
                 "run_parameters": self.run.params,
                 "metrics": self.run.metrics,
+                "lineage": self.lineage,
+                "lineage_sha256": self.lineage_sha256,
             },
         }
 
@@ -186,4 +191,11 @@ def open_model(run: str | os.PathLike | Run, runs_dir: str | os.PathLike | None 
         except (OSError, ValueError) as error:
             raise ModelError(signature_path, f"{signature_path.name} of run {run.id} {error}") from None
     model_name = name if name is not None else Path(run.info.notebook).stem or "model"
-    return ServedModel(run, path, digest, model_name, signature)
+    served = ServedModel(run, path, digest, model_name, signature)
+    if (recorded := lineage.path_of(Path(artifact)).name) in run.manifest:
+        lineage_path, served.lineage_sha256 = _checked(run, recorded)
+        try:
+            served.lineage = lineage.check(read_json(lineage_path))
+        except (OSError, ValueError) as error:
+            raise ModelError(lineage_path, f"{lineage_path.name} of run {run.id} {error}") from None
+    return served

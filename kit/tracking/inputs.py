@@ -23,6 +23,8 @@ import queue
 import site
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +192,21 @@ def start() -> Capture | None:
     if settings.capture_inputs():
         sys.addaudithook(_capture.hook)  # for good: Python has no way to remove an audit hook
     return _capture
+
+
+@contextmanager
+def unobserved() -> Iterator[None]:
+    """What kit itself reads in the kernel meanwhile is not an input of the notebook (the lineage hashes it)."""
+    capture = _capture
+    if capture is None:
+        yield
+        return
+    before = getattr(capture._local, "busy", False)
+    capture._local.busy = True
+    try:
+        yield
+    finally:
+        capture._local.busy = before
 
 
 def load_ipython_extension(ipython) -> None:

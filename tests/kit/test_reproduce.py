@@ -76,7 +76,9 @@ def test_verify_reports_a_run_that_does_not_reproduce_with_exit_3(tmp_path):
     result = kit_command("verify", run.id, cwd=tmp_path)
     assert result.returncode == 3
     assert "metrics: 1 differ" in result.stdout and "  draw: " in result.stdout and "  a.bin: " in result.stdout
-    assert result.stderr.strip().splitlines()[-1] == f"error: run {run.id} did not reproduce: see the differences above"
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: run {run.id} did not reproduce: first difference at cell ")
+    assert error.endswith("; see the differences above") and len(error) < 300
 
 
 def test_verify_refuses_a_failed_run(tmp_path):

@@ -14,11 +14,18 @@ import secrets
 import shutil
 from pathlib import Path
 
-from imagebuild import build, paths
+from imagebuild import build, engine, paths
 from imagebuild.errors import BuildError
+from imagebuild.process import run as run_command
 
 #: Model file suffix -> the lock of its image.
 VARIANTS = {".skops": "serve", ".keras": "serve-keras"}
+#: What kit.save_model writes beside a model (kit.record.lineage.SUFFIX, kit.models.reference.SUFFIX: this
+#: tooling does not import kit).
+LINEAGE_SUFFIX = ".lineage.json"
+REFERENCE_SUFFIX = ".reference.npz"
+#: The parity gate predicts a few rows: loading TensorFlow takes the longest.
+PARITY_TIMEOUT = 600
 
 
 def _read(path: Path) -> dict:
@@ -70,15 +77,56 @@ def check_run(run: Path) -> tuple[str, str, str]:
     return run.name, actual, VARIANTS[Path(model).suffix]
 
 
-def build_model_image(run: Path, tag: str, **options) -> str:
+def lineage_sha256(run: Path) -> str:
+    """The sha256 of the lineage kit.save_model kept beside the run's model ("none" for older runs), checked."""
+    name = "model" + LINEAGE_SUFFIX
+    entry = _read(run / "manifest.json").get(name)
+    if not isinstance(entry, dict):
+        return "none"
+    try:
+        actual = _sha256(run / "artifacts" / name)
+    except OSError:
+        raise BuildError(
+            f"{run / 'artifacts' / name} is missing: the model's lineage cannot go into the image"
+        ) from None
+    if actual != entry.get("sha256"):
+        raise BuildError(f"{run / 'artifacts' / name} was changed after its run (its sha256 is not the manifest's)")
+    return actual
+
+
+def build_model_image(run: Path, tag: str, log=print, **options) -> str:
     """Build the model image of ``run`` and tag it ``tag``; the lock variant it was built from."""
     run_id, model_sha256, variant = check_run(run)
     paths.MODEL_RUNS.mkdir(exist_ok=True)
     staged = paths.MODEL_RUNS / f"{run_id}-{secrets.token_hex(4)}"
     try:
         shutil.copytree(run, staged, ignore=shutil.ignore_patterns("report.html", ".*"))
-        args = {"RUN_DIR": staged.relative_to(paths.ROOT).as_posix(), "RUN_ID": run_id, "MODEL_SHA256": model_sha256}
-        build.build(tag, variant, "model", args=args, **options)
+        args = {"RUN_DIR": staged.relative_to(paths.ROOT).as_posix(), "RUN_ID": run_id, "MODEL_SHA256": model_sha256,
+                "LINEAGE_SHA256": lineage_sha256(run)}  # fmt: skip
+        build.build(tag, variant, "model", args=args, log=log, **options)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
+    parity_gate(run, tag, log)
     return variant
+
+
+def parity_gate(run: Path, tag: str, log=print) -> None:
+    """Run ``kit parity`` in the image just built: it must predict the run's reference set as the run did.
+
+    Bit for bit; else the tag is removed and BuildError says why. A run that kept no reference set is not checked.
+    """
+    if ("model" + REFERENCE_SUFFIX) not in _read(run / "manifest.json"):
+        log(f"parity gate: skipped, run {run.name} kept no reference set (kit.save_model(model, reference=rows))")
+        return
+    docker = engine.client()
+    try:
+        said = run_command(
+            [docker, "run", "--rm", "--network", "none", tag, "kit", "parity"],
+            f"the image predicts otherwise than run {run.name}: it was removed; do not ship it",
+            failure=f"parity gate: {tag} refused",
+            timeout=PARITY_TIMEOUT,
+        )
+    except BuildError:
+        run_command([docker, "image", "rm", tag], "", timeout=120)
+        raise
+    log(said)
