@@ -31,10 +31,12 @@ def test_defaults_reach_their_targets(diagnosis, regression, digits):
         "regression",
         pytest.param(
             "digits",
+            # Not strict: `kit run notebooks/train_images.ipynb` in the image shows it under two cells, this
+            # fixture's run (kit.run from pytest) did not once.
             marks=pytest.mark.xfail(
-                strict=True,
+                strict=False,
                 reason="TensorFlow 2.21 under op determinism (kit.seed_everything) rewrites Keras' parallel map into "
-                "a MapDataset and logs `NodeDef mentions attribute use_unbounded_threadpool` (E0000) twice; every "
+                "a MapDataset and logs `NodeDef mentions attribute use_unbounded_threadpool` (E0000); every "
                 "Keras from 3.12.0 (the oldest TensorFlow 2.21 takes) to 3.15.1 does the same",
             ),
         ),
