@@ -141,10 +141,11 @@ class RunIdTaken(KitError):
 class RunsDirError(KitError):
     """The runs directory cannot be listed or written."""
 
-    def __init__(self, path: Path, problem: str, fix: str = "") -> None:
+    def __init__(self, path: Path, problem: str) -> None:
         self.path, self.problem = path, problem
-        fix = fix or "pass --runs-dir DIR or set KIT_RUNS_DIR to a folder of yours"
-        super().__init__(f"runs directory {shown_path(path)} {problem}: {fix}")
+        super().__init__(
+            f"runs directory {shown_path(path)} {problem}: pass --runs-dir DIR or set KIT_RUNS_DIR to a folder of yours"
+        )
 
 
 class RunNotFound(KitError):

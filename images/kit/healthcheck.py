@@ -3,7 +3,9 @@
 
 What it runs is tini's first child (PID 1 is tini; images/kit/start.sh execs the command in its own process):
 - a Jupyter server (`jupyter lab`, `jupyter server`, a JupyterHub single-user server): one of this container's
-  servers answers /api/status; its runtime files give the port (JUPYTER_PORT or --port) and base URL;
+  servers answers /api. Its runtime files give the port (JUPYTER_PORT or --port) and base URL; /api (the server's
+  version) needs no login, as in the Jupyter Docker Stacks' check: a JupyterHub user's server accepts only the
+  hub's tokens, not the one in its runtime file;
 - `dask scheduler`: its port (8786, or --port) accepts connections;
 - `kit serve`: /v2/health/live answers on its port (8080, or --port);
 - anything else (`dask worker`, `kit sweep`, a shell): healthy while it runs. A Dask worker has no fixed port to
@@ -20,9 +22,10 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_runtime_dir
 
 
-def answers(url: str, token: str = "") -> bool:
-    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
-    context = ssl._create_unverified_context() if url.startswith("https") else None  # our own server, on loopback
+def answers(server: dict) -> bool:
+    scheme = "https" if server.get("secure") else "http"
+    request = urllib.request.Request(f"{scheme}://127.0.0.1:{server['port']}{server.get('base_url', '/')}api")
+    context = ssl._create_unverified_context() if scheme == "https" else None  # our own server, on loopback
     try:
         with urllib.request.urlopen(request, timeout=2, context=context) as response:
             return response.status == 200
@@ -33,10 +36,7 @@ def answers(url: str, token: str = "") -> bool:
 def jupyter_answers() -> bool:
     for info in Path(jupyter_runtime_dir()).glob("jpserver-*.json"):
         try:
-            server = json.loads(info.read_text())
-            scheme = "https" if server.get("secure") else "http"
-            url = f"{scheme}://127.0.0.1:{server['port']}{server.get('base_url', '/')}api/status"
-            if answers(url, server.get("token", "")):
+            if answers(json.loads(info.read_text())):
                 return True
         except (OSError, ValueError, KeyError):
             continue
@@ -47,6 +47,14 @@ def accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             return True
+    except OSError:
+        return False
+
+
+def live(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/live", timeout=2) as response:
+            return response.status == 200
     except OSError:
         return False
 
@@ -90,9 +98,13 @@ def healthy(command: list[str]) -> bool:
     if "dask" in words and "scheduler" in words:
         return accepts(option(command, "--port", 8786))
     if "kit" in words and "serve" in words:
-        return answers(f"http://127.0.0.1:{option(command, '--port', 8080)}/v2/health/live")
+        return live(option(command, "--port", 8080))
     return bool(command) or jupyter_answers()
 
 
+def main() -> int:
+    return 0 if healthy(main_command()) else 1
+
+
 if __name__ == "__main__":
-    sys.exit(0 if healthy(main_command()) else 1)
+    sys.exit(main())

@@ -64,12 +64,12 @@ def check_runs_dir(runs: Path) -> Path:
         raise RunsDirError(runs, f"cannot be used ({getattr(error, 'strerror', None) or error})") from None
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "is" if existing == runs else f"cannot be made: {existing} is"
-        raise RunsDirError(runs, f"{where} not writable", _unwritable_fix(existing))
+        raise RunsDirError(runs, f"{where} not writable{_whose(existing)}")
     return runs
 
 
-def _unwritable_fix(folder: Path) -> str:
-    """What works when ``folder`` belongs to another user ("" when it is ours).
+def _whose(folder: Path) -> str:
+    """Whose ``folder`` is and what works, when it is another user's ("" when it is ours).
 
     Most often a project mounted into the image, whose default user (UID 1000) is not the folder's owner.
     """
@@ -80,8 +80,8 @@ def _unwritable_fix(folder: Path) -> str:
     if owner == os.getuid():
         return ""
     return (
-        f"it belongs to UID {owner} and kit runs as UID {os.getuid()}: run kit as its owner (in the image: "
-        '`docker run --user "$(id -u):$(id -g)" ...`), or pass --runs-dir DIR'
+        f" (UID {owner}'s; kit runs as UID {os.getuid()}: in the image, "
+        '`docker run --user "$(id -u):$(id -g)" ...` runs it as you)'
     )
 
 
