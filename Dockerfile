@@ -68,6 +68,9 @@ COPY images/kit/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_co
 # (the image has no Node.js to build with, and the check logs a warning every time Lab loads).
 COPY images/kit/labconfig/ /opt/venv/etc/jupyter/labconfig/
 COPY images/kit/healthcheck.py /usr/local/bin/healthcheck
+# The Jupyter Docker Stacks' commands: start-notebook.py (the default) serves JupyterLab, or, when a JupyterHub
+# spawner started the container, hands over to start-singleuser.py (jupyterhub-singleuser, behind the hub's login).
+COPY images/kit/start-notebook.py images/kit/start-singleuser.py /usr/local/bin/
 
 # Our code last, so that changing it rebuilds in seconds.
 COPY pyproject.toml /tmp/kit/
@@ -86,7 +89,7 @@ WORKDIR /home/${NB_USER}/work
 EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=2s --start-period=10s --retries=3 CMD ["healthcheck"]
 ENTRYPOINT ["tini", "-g", "--"]
-CMD ["jupyter", "lab"]
+CMD ["start-notebook.py"]
 
 # Provenance, last: it changes with every build and must not invalidate a layer. `make build` sets it.
 ARG SOURCE=unknown
