@@ -50,7 +50,9 @@ c.DockerSpawner.name_template = "kit-hub-{username}"
 c.DockerSpawner.volumes = {"kit-hub-user-{username}": "/home/jovyan/work"}
 c.DockerSpawner.remove = True
 c.Spawner.default_url = "/lab"
-c.Spawner.start_timeout = 120
+# A new container on one busy CPU takes a while to start JupyterLab: wait for it rather than give up at 30 s.
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 120
 
 
 def limits(spawner) -> tuple[float, str]:

@@ -31,6 +31,8 @@ from tests.utils.paths import ROOT
 CONFIG = ROOT / "deploy" / "jupyterhub" / "jupyterhub_config.py"
 PROXY = ROOT / "tools" / "configurable-http-proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 JUPYTERHUB = Path(sys.executable).parent / "jupyterhub"
+#: What the hub logs of the test's polling of a user's state.
+POLL = "200 GET /hub/api/users/"
 #: The hub's own settings for a test, after the example's: ports, database, logins, names.
 TEST_CONFIG = """\
 c = get_config()  # noqa: F821
@@ -76,8 +78,13 @@ def wait(predicate, timeout: float, what: str, log: Path | None = None, interval
         if result:
             return result
         time.sleep(interval)
-    tail = log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
-    raise AssertionError(f"{what} did not happen within {timeout} s\n{tail}")
+    raise AssertionError(f"{what} did not happen within {timeout} s\n{tail(log) if log else ''}")
+
+
+def tail(log: Path) -> str:
+    """The end of the hub's log, without the lines of the test's own polling."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return "\n".join(line for line in lines if POLL not in line)[-4000:]
 
 
 @dataclass
@@ -107,7 +114,12 @@ class User:
     def start(self, timeout: float = 180) -> None:
         response = self.api("POST", f"/users/{self.name}/server")
         assert response.status_code in (201, 202), response.text
-        wait(lambda: (self.server() or {}).get("ready"), timeout, f"{self.name}'s server to be ready", self.hub.log)
+        server = wait(lambda: self._ready_or_gone(), timeout, f"{self.name}'s server to be ready", self.hub.log)
+        assert server != "gone", f"{self.name}'s server failed to start:\n{tail(self.hub.log)}"
+
+    def _ready_or_gone(self) -> str | None:
+        server = self.server()
+        return "gone" if server is None else "ready" if server["ready"] else None
 
     def stop(self, timeout: float = 120) -> None:
         response = self.api("DELETE", f"/users/{self.name}/server")
