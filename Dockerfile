@@ -44,10 +44,13 @@ ARG NB_UID=1000
 ARG NB_GID=100
 # Home and ~/work are writable by any UID (sticky, like /tmp): CI runners start the image as their own user
 # (`docker run --user "$(id -u):$(id -g)"`), whose Jupyter, IPython and matplotlib files go to $HOME.
+# /etc/passwd is writable by its group, root, as in the Docker Stacks: images/kit/start.sh names a UID that has no
+# entry (`--user UID:0`, OpenShift's way).
 RUN useradd --create-home --shell /bin/bash --uid "${NB_UID}" --gid "${NB_GID}" --no-user-group "${NB_USER}" \
  && mkdir -p "/home/${NB_USER}/work" /etc/kit \
  && chown -R "${NB_UID}:${NB_GID}" "/home/${NB_USER}" \
- && chmod 1777 "/home/${NB_USER}" "/home/${NB_USER}/work"
+ && chmod 1777 "/home/${NB_USER}" "/home/${NB_USER}/work" \
+ && chmod g+w /etc/passwd
 # jovyan owns the environment, as in the Jupyter Docker Stacks: `pip install` works in a terminal, and the
 # devcontainer installs the workspace's kit over the image's, editable.
 COPY --from=deps --chown=${NB_UID}:${NB_GID} /opt/venv /opt/venv
@@ -68,9 +71,10 @@ COPY images/kit/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_co
 # (the image has no Node.js to build with, and the check logs a warning every time Lab loads).
 COPY images/kit/labconfig/ /opt/venv/etc/jupyter/labconfig/
 COPY images/kit/healthcheck.py /usr/local/bin/healthcheck
-# The Jupyter Docker Stacks' commands: start-notebook.py (the default) serves JupyterLab, or, when a JupyterHub
+# The entry point: runs the command as NB_UID:NB_GID when started as root, names a UID without a passwd entry.
+# Then the Jupyter Docker Stacks' commands: start-notebook.py (the default) serves JupyterLab, or, when a JupyterHub
 # spawner started the container, hands over to start-singleuser.py (jupyterhub-singleuser, behind the hub's login).
-COPY images/kit/start-notebook.py images/kit/start-singleuser.py /usr/local/bin/
+COPY images/kit/start.sh images/kit/start-notebook.py images/kit/start-singleuser.py /usr/local/bin/
 
 # Our code last, so that changing it rebuilds in seconds.
 COPY pyproject.toml /tmp/kit/
@@ -88,7 +92,8 @@ ENV HOME=/home/${NB_USER} KIT_RUNS_DIR=/home/${NB_USER}/work/runs
 WORKDIR /home/${NB_USER}/work
 EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=2s --start-period=10s --retries=3 CMD ["healthcheck"]
-ENTRYPOINT ["tini", "-g", "--"]
+# tini is PID 1 and start.sh its child, which becomes the command (exec) as the user it should run as.
+ENTRYPOINT ["tini", "-g", "--", "start.sh"]
 CMD ["start-notebook.py"]
 
 # Provenance, last: it changes with every build and must not invalidate a layer. `make build` sets it.

@@ -30,9 +30,16 @@ NL := $(if $(TTY),\r\n,\n)
 
 .PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser lint test bench clean
 
+# Each `$(NAME)` in a description is printed as its value (the variables the descriptions name are passed in).
 help: ## list the targets (the default goal)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@IMAGE='$(IMAGE)' PORT='$(PORT)' TF_VARIANT='$(TF_VARIANT)' MODEL_IMAGE='$(MODEL_IMAGE)' awk 'BEGIN {FS = ":.*## "} \
+	  /^[a-z-]+:.*## / { text = $$2; \
+	    while (match(text, /\$$\([A-Z_]+\)/)) \
+	      text = substr(text, 1, RSTART - 1) ENVIRON[substr(text, RSTART + 2, RLENGTH - 3)] substr(text, RSTART + RLENGTH); \
+	    printf "  \033[1m%-12s\033[0m %s\n", $$1, text }' $(MAKEFILE_LIST)
 
+# The server runs as the caller (images/kit/start.sh makes jovyan take the caller's UID and GID; root stays root),
+# so that runs/ and every file made in ~/work belong to whoever typed `make lab`.
 # The URL to open (with a new token) comes first, and again last once the server answers, after its start-up log.
 lab: build ## build the image, then serve JupyterLab on port $(PORT) with this folder in ~/work; prints the URL to open
 	@export JUPYTER_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(24))'); \
@@ -45,6 +52,7 @@ lab: build ## build the image, then serve JupyterLab on port $(PORT) with this f
 	  done; } & \
 	trap 'kill $$! 2> /dev/null' EXIT; \
 	docker run --rm $(TTY) --publish $(PORT):$(PORT) --env JUPYTER_PORT=$(PORT) --env JUPYTER_TOKEN \
+	  --user root --env NB_UID="$$(id -u)" --env NB_GID="$$(id -g)" \
 	  --volume "$(CURDIR)":/home/jovyan/work $(IMAGE)
 
 build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped); TF_VARIANT=cuda for GPUs

@@ -11,6 +11,9 @@ c.ServerApp.ip = "0.0.0.0"
 c.ServerApp.open_browser = False
 # In a container the port is published by the user: fail rather than silently move to another one.
 c.ServerApp.port_retries = 0
+# Root runs the server only when asked to (images/kit/start.sh: NB_UID=0, or root's own project mounted in ~/work,
+# as `make lab` does for a root caller); in a single-user container that is the user's choice, not a mistake.
+c.ServerApp.allow_root = True
 # Kernels talk to the server over Unix sockets, readable by this user only, rather than unencrypted TCP on
 # loopback (which every kernel also logs a warning about).
 c.KernelManager.transport = "ipc"
