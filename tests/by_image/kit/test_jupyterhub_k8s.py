@@ -80,3 +80,16 @@ def test_the_values_match_the_image(values, containers):
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["appVersion"].split(".")[0] == hub_version.split(".")[0]
     assert values["cull"]["enabled"] is True
+
+
+def test_the_readmes_helm_values_are_those_of_the_file(values):
+    """The README's Helm values (section "Use it with JupyterHub") are a part of config.yaml, not a second copy."""
+    section = (ROOT / "README.md").read_text().split("## Use it with JupyterHub", 1)[1].split("\n## ", 1)[0]
+    shown = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+
+    def part_of(small, large) -> bool:
+        if isinstance(small, dict):
+            return isinstance(large, dict) and all(k in large and part_of(v, large[k]) for k, v in small.items())
+        return small == large
+
+    assert part_of(shown, values)
