@@ -1,7 +1,9 @@
 #!/opt/venv/bin/python
-"""Docker HEALTHCHECK: exit 0 when a Jupyter server of this container answers /api/status.
+"""Docker HEALTHCHECK: exit 0 when a Jupyter server of this container answers /api.
 
-Reads the servers' runtime files, so it follows a custom port (JUPYTER_PORT or --port) and base URL.
+Reads the servers' runtime files, so it follows a custom port (JUPYTER_PORT or --port) and base URL. /api (the
+server's version) needs no login, as in the Jupyter Docker Stacks' check: a JupyterHub user's server accepts only
+the hub's tokens, not the one in its runtime file.
 """
 
 import json
@@ -15,8 +17,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 def answers(server: dict) -> bool:
     scheme = "https" if server.get("secure") else "http"
-    url = f"{scheme}://127.0.0.1:{server['port']}{server.get('base_url', '/')}api/status"
-    request = urllib.request.Request(url, headers={"Authorization": f"token {server.get('token', '')}"})
+    request = urllib.request.Request(f"{scheme}://127.0.0.1:{server['port']}{server.get('base_url', '/')}api")
     context = ssl._create_unverified_context() if scheme == "https" else None  # our own server, on loopback
     try:
         with urllib.request.urlopen(request, timeout=2, context=context) as response:

@@ -18,6 +18,7 @@ import docker
 import pytest
 
 from tests.utils.ci import missing
+from tests.utils.containers import Containers
 from tests.utils.jupyterhub import Hub, User, require_hub, wait
 
 NOTEBOOK = "notebooks/train_tabular.ipynb"
@@ -72,6 +73,11 @@ def users(hub: Hub) -> dict[str, User]:
     return logged_in
 
 
+def health(container) -> str:
+    container.reload()
+    return container.attrs["State"]["Health"]["Status"]
+
+
 def status(user: User, run: str) -> dict:
     return json.loads(user.file(f"runs/{run}/status.json"))
 
@@ -85,6 +91,7 @@ def test_each_user_gets_their_own_container_of_the_image(users, hub, docker_clie
         assert container.attrs["Config"]["User"] in ("1000", "jovyan"), name
         mounts = {m["Destination"]: m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"}
         assert mounts == {"/home/jovyan/work": name}, "each user's ~/work is a volume of their own"
+        wait(lambda c=container: health(c) == "healthy", 60, f"{name} to be healthy")
     for user in users.values():
         assert status(user, f"{user.name}-run")["status"] == "succeeded"
         # The shipped notebooks came with the image into the new volume.
@@ -147,3 +154,17 @@ def test_the_idle_culler_stops_an_idle_server(tmp_path_factory, docker_client, n
         assert "Culling server carol" in culled.log.read_text()
     finally:
         culled.stop(docker_client)
+
+
+@pytest.mark.parametrize(
+    ("environment", "executed"),
+    [
+        pytest.param({}, ["jupyter lab"], id="jupyterlab"),
+        pytest.param({"NOTEBOOK_ARGS": "--port=9191"}, ["jupyter lab --port=9191"], id="notebook-args"),
+        pytest.param({"JUPYTERHUB_API_TOKEN": "from-a-spawner"}, ["start-singleuser.py", "jupyterhub-singleuser"],
+                     id="under-a-hub"),
+    ],
+)  # fmt: skip
+def test_the_default_command_starts_what_the_environment_asks_for(containers: Containers, environment, executed):
+    container = containers.start(environment=environment)
+    wait(lambda: all(f"Executing: {line}" in container.logs().decode() for line in executed), 30, f"{executed}")
