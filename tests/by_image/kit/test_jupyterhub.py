@@ -16,12 +16,16 @@ from collections.abc import Iterator
 
 import docker
 import pytest
+from selenium.webdriver.common.by import By
 
+from tests.utils.browser import chromium
 from tests.utils.ci import missing
 from tests.utils.containers import Containers
 from tests.utils.jupyterhub import Hub, User, require_hub, wait
+from tests.utils.paths import ROOT
 
 NOTEBOOK = "notebooks/train_tabular.ipynb"
+ARTIFACTS = ROOT / "test-artifacts" / "jupyterhub"
 #: alice gets the example's default limit of one CPU; bob is in the example's "large" group (4 CPUs, capped by
 #: the machine's own).
 CPU_LIMIT, LARGE_CPU_LIMIT = 1, 4
@@ -131,6 +135,30 @@ def test_the_thread_count_follows_the_users_cpu_limit(users):
         missing("the test needs two CPUs or more, to tell the two users' limits apart")
     expected = min(LARGE_CPU_LIMIT, os.cpu_count())
     assert status(bob, "bob-run")["invocation"]["threads"]["intra_op"] == expected
+
+
+def test_a_user_logs_in_and_works_in_jupyterlab_in_a_browser(users, hub):
+    """Chromium through the hub's login form to alice's JupyterLab; its screenshot in test-artifacts/jupyterhub/."""
+    with chromium() as driver:
+        driver.get(f"{hub.url}/hub/login")
+        driver.find_element(By.ID, "username_input").send_keys("alice")
+        driver.find_element(By.ID, "password_input").send_keys(hub.password)
+        driver.find_element(By.ID, "login_submit").click()
+        names = ".jp-DirListing-itemText"
+
+        def listed() -> bool:
+            return {e.text for e in driver.find_elements(By.CSS_SELECTOR, names)} >= {"notebooks", "runs"}
+
+        try:
+            wait(listed, 120, "alice's JupyterLab with notebooks/ and runs/")
+            wait(lambda: not driver.find_elements(By.ID, "jupyterlab-splash"), 60, "the splash screen gone")
+        finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / "alice-lab.png"))
+        assert driver.current_url.startswith(f"{hub.url}/user/alice/lab")
+        driver.get(f"{hub.url}/user/bob/lab")
+        wait(lambda: "/user/bob/" not in driver.current_url or "403" in driver.title, 30, "bob's Lab refused")
+        assert not driver.find_elements(By.CSS_SELECTOR, names), "alice sees no file of bob's"
 
 
 def test_runs_survive_a_stop_and_start_of_the_users_server(users, hub, docker_client):
