@@ -64,8 +64,25 @@ def check_runs_dir(runs: Path) -> Path:
         raise RunsDirError(runs, f"cannot be used ({getattr(error, 'strerror', None) or error})") from None
     if not os.access(existing, os.W_OK | os.X_OK):
         where = "is" if existing == runs else f"cannot be made: {existing} is"
-        raise RunsDirError(runs, f"{where} not writable")
+        raise RunsDirError(runs, f"{where} not writable{_whose(existing)}")
     return runs
+
+
+def _whose(folder: Path) -> str:
+    """Whose ``folder`` is and what works, when it is another user's ("" when it is ours).
+
+    Most often a project mounted into the image, whose default user (UID 1000) is not the folder's owner.
+    """
+    try:
+        owner = folder.stat().st_uid
+    except OSError:
+        return ""
+    if owner == os.getuid():
+        return ""
+    return (
+        f" (UID {owner}'s; kit runs as UID {os.getuid()}: in the image, "
+        '`docker run --user "$(id -u):$(id -g)" ...` runs it as you)'
+    )
 
 
 @dataclass

@@ -7,6 +7,7 @@ needs the host's Python to be the image's (3.11) and the wheelhouse to be there;
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.utils.ci import missing
+from tests.utils.outputs import stderr_outputs
 from tests.utils.paths import ROOT
 
 WHEELHOUSE = ROOT / "wheelhouse" / "cpu"
@@ -61,3 +63,17 @@ def test_kit_from_pip_install_runs_a_notebook(installed, tmp_path):
     assert json.loads((run / "environment.json").read_text())["image"] is None  # outside the image, and it says so
     report = subprocess.run(["kit", "report", str(run)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
+
+
+@pytest.mark.parametrize("notebook", ["train_tabular.ipynb", "predict.ipynb"])
+def test_the_ml_extra_runs_the_shipped_scikit_learn_notebooks(installed, tmp_path, notebook):
+    """`pip install '.[ml]'` is enough for the notebooks that need no TensorFlow (pandas, matplotlib included);
+    predict.ipynb with no run yet trains train_tabular.ipynb first."""
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    env = {"PATH": f"{installed / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"}
+    result = subprocess.run(["kit", "run", f"notebooks/{notebook}"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / result.stdout.strip().splitlines()[-1]
+    assert json.loads((run / "metrics.json").read_text())
+    assert stderr_outputs(json.loads((run / "notebook.ipynb").read_text())) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 import kit
+from tests.utils.outputs import stderr_outputs
 from tests.utils.paths import NOTEBOOKS
 
 
@@ -20,6 +22,30 @@ def test_defaults_reach_their_targets(diagnosis, regression, digits):
     assert digits.metrics["accuracy"] >= 0.95 and digits.metrics["loss"] < 0.5
     assert set(diagnosis.manifest) == {"model.skops", "model.signature.json", "heldout.csv"}
     assert set(digits.manifest) == {"model.keras", "model.signature.json", "heldout.npy", "heldout_labels.npy"}
+
+
+@pytest.mark.parametrize(
+    "training",
+    [
+        "diagnosis",
+        "regression",
+        pytest.param(
+            "digits",
+            # Not strict: `kit run notebooks/train_images.ipynb` in the image shows it under two cells, this
+            # fixture's run (kit.run from pytest) did not once.
+            marks=pytest.mark.xfail(
+                strict=False,
+                reason="TensorFlow 2.21 under op determinism (kit.seed_everything) rewrites Keras' parallel map into "
+                "a MapDataset and logs `NodeDef mentions attribute use_unbounded_threadpool` (E0000); every "
+                "Keras from 3.12.0 (the oldest TensorFlow 2.21 takes) to 3.15.1 does the same",
+            ),
+        ),
+    ],
+)
+def test_the_shipped_notebooks_write_nothing_to_stderr(request, training):
+    """A notebook run in the image shows no red block under any cell (the README promises TensorFlow is quiet)."""
+    notebook = json.loads((request.getfixturevalue(training).path / "notebook.ipynb").read_text())
+    assert stderr_outputs(notebook) == []
 
 
 def test_a_run_records_the_projects_git_commit(diagnosis):

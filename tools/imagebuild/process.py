@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import re
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from imagebuild.errors import BuildError
@@ -55,6 +57,31 @@ def run(
             reason = "its output is above"
         raise BuildError(f"{failure} ({reason}): {fix}")
     return (result.stdout or "").strip()
+
+
+def run_with_progress(
+    command: list[str], fix: str, progress: Callable[[str], str | None], *, failure: str, env: dict[str, str]
+) -> None:
+    """Run ``command``, printing on stdout what ``progress`` makes of each line of its output (None: nothing).
+
+    A long step the user waits for (a download of hundreds of MB) shows how far it is; when it fails, the error
+    is still one :class:`BuildError` line, from the last lines of its output.
+    """
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL
+        )
+    except FileNotFoundError:
+        raise BuildError(f"{failure} ({command[0]} is not installed): {fix}") from None
+    with process:
+        for line in process.stdout:
+            tail.append(line)
+            if (shown := progress(line.rstrip("\n"))) is not None:
+                print(shown, flush=True)
+    if process.returncode:
+        reason = last_line("".join(tail)) or f"exit code {process.returncode}"
+        raise BuildError(f"{failure} ({reason}): {fix}")
 
 
 def succeeds(command: list[str], timeout: float | None = None) -> bool:

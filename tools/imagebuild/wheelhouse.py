@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imagebuild import lock, paths
 from imagebuild.errors import BuildError
-from imagebuild.process import run
+from imagebuild.process import run_with_progress
 
 STAMP = ".complete"
 GLIBC_MINOR = 36  # Debian bookworm has glibc 2.36: every manylinux wheel up to 2_36 runs on it
@@ -73,6 +73,27 @@ def _seed(target: Path, root: Path, wanted: set[tuple[str, str]], arch: str) -> 
     return present & wanted
 
 
+class _Progress:
+    """pip download's lines as one line per wheel, as it starts: ``[12/160] tensorflow_cpu-2.21.0-...whl (252.1 MB)``.
+
+    pip prints "Downloading NAME (SIZE)" when a download begins and "File was already downloaded PATH" for a
+    wheel the wheelhouse has: only what is missing is downloaded.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def __call__(self, line: str) -> str | None:
+        line = line.strip()
+        if line.startswith("Downloading "):
+            self.done += 1
+            return f"[{self.done}/{self.total}] {line.removeprefix('Downloading ')}"
+        if line.startswith("File was already downloaded "):
+            self.done += 1
+            return f"[{self.done}/{self.total}] {Path(line.split()[-1]).name} (here already)"
+        return None
+
+
 def download(
     variant: str,
     root: Path = paths.WHEELHOUSE,
@@ -96,7 +117,7 @@ def download(
         (target / STAMP).write_text(_stamp_text(variant, requirements))
         return target
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+        sys.executable, "-m", "pip", "download", "--progress-bar", "off", "--disable-pip-version-check", "--no-deps",
         "--only-binary=:all:", "--require-hashes", "--index-url", index_url, "--python-version", lock.PYTHON_VERSION,
         "--implementation", "cp", "--abi", "cp" + lock.PYTHON_VERSION.replace(".", ""),
         *platform_options(arch), "--dest", str(target),
@@ -106,9 +127,11 @@ def download(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")} | {"PIP_CONFIG_FILE": os.devnull}
     if "PIP_CERT" in os.environ:
         env["PIP_CERT"] = os.environ["PIP_CERT"]
-    run(
+    print(f"downloading the {len(here)} locked wheels this machine needs into {target} (about 450 MB at first)")
+    run_with_progress(
         command,
         "connect this machine to it, or run `make wheelhouse` on a machine that is and copy wheelhouse/ here",
+        _Progress(len(here)),
         failure=f"cannot download the locked wheels from {index_url}",
         env=env,
     )
