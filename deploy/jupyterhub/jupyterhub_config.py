@@ -10,9 +10,10 @@ listens on the network's gateway (the host) and the proxy reaches each server at
 
 Open http://HOST:8000 and log in with an account of this machine that is in the Unix group `kit`. Put TLS in
 front of port 8000 (or set c.JupyterHub.ssl_key and ssl_cert) before anyone logs in over a network.
-The settings a team changes most are environment variables: KIT_HUB_IMAGE, KIT_HUB_NETWORK, KIT_HUB_CPU_LIMIT and
-KIT_HUB_MEM_LIMIT (a user's default limits), KIT_HUB_IDLE_TIMEOUT (seconds). The README ("Use it with JupyterHub") says
-which hub versions the image supports: the major version of this hub's jupyterhub must be the image's.
+The settings a team changes most are environment variables: KIT_HUB_IMAGE, KIT_HUB_NETWORK, KIT_HUB_CPU_LIMIT
+and KIT_HUB_MEM_LIMIT (a user's default limits), KIT_HUB_IDLE_TIMEOUT (seconds). The README ("Use it with
+JupyterHub") says which hub versions the image supports: the major version of this hub's jupyterhub must be the
+image's.
 """
 
 import os
@@ -33,7 +34,10 @@ IDLE_TIMEOUT = int(os.environ.get("KIT_HUB_IDLE_TIMEOUT", "3600"))
 
 c.JupyterHub.bind_url = "http://:8000"
 # The hub's API, where users' servers reach it: the host's address on their network.
-c.JupyterHub.hub_ip = docker.from_env().networks.get(NETWORK).attrs["IPAM"]["Config"][0]["Gateway"]
+try:
+    c.JupyterHub.hub_ip = docker.from_env().networks.get(NETWORK).attrs["IPAM"]["Config"][0]["Gateway"]
+except docker.errors.NotFound:
+    sys.exit(f"error: no Docker network {NETWORK}: run `docker network create {NETWORK}`, or set KIT_HUB_NETWORK")
 
 # Who may log in: this machine's accounts (PAM) in the Unix group `kit`.
 c.PAMAuthenticator.allowed_groups = {"kit"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 from collections.abc import Iterator
 
 import docker
@@ -21,7 +22,7 @@ from selenium.webdriver.common.by import By
 from tests.utils.browser import chromium
 from tests.utils.ci import missing
 from tests.utils.containers import Containers
-from tests.utils.jupyterhub import Hub, User, require_hub, wait
+from tests.utils.jupyterhub import CONFIG, JUPYTERHUB, Hub, User, require_hub, wait
 from tests.utils.paths import ROOT
 
 NOTEBOOK = "notebooks/train_tabular.ipynb"
@@ -196,3 +197,13 @@ def test_the_idle_culler_stops_an_idle_server(tmp_path_factory, docker_client, n
 def test_the_default_command_starts_what_the_environment_asks_for(containers: Containers, environment, executed):
     container = containers.start(environment=environment)
     wait(lambda: all(f"Executing: {line}" in container.logs().decode() for line in executed), 30, f"{executed}")
+
+
+def test_the_example_names_a_missing_network_in_one_line(tmp_path):
+    require_hub()
+    env = os.environ | {"KIT_HUB_NETWORK": f"hub-test-missing-{secrets.token_hex(3)}"}
+    result = subprocess.run([str(JUPYTERHUB), "-f", str(CONFIG)], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "docker network create hub-test-missing-" in errors[0], result.stderr[-2000:]
