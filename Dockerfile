@@ -72,7 +72,9 @@ COPY images/kit/jupyter_server_config.py /opt/venv/etc/jupyter/jupyter_server_co
 COPY images/kit/labconfig/ /opt/venv/etc/jupyter/labconfig/
 COPY images/kit/healthcheck.py /usr/local/bin/healthcheck
 # The entry point: runs the command as NB_UID:NB_GID when started as root, names a UID without a passwd entry.
-COPY images/kit/start.sh /usr/local/bin/start.sh
+# Then the Jupyter Docker Stacks' commands: start-notebook.py (the default) serves JupyterLab, or, when a JupyterHub
+# spawner started the container, hands over to start-singleuser.py (jupyterhub-singleuser, behind the hub's login).
+COPY images/kit/start.sh images/kit/start-notebook.py images/kit/start-singleuser.py /usr/local/bin/
 
 # Our code last, so that changing it rebuilds in seconds.
 COPY pyproject.toml /tmp/kit/
@@ -92,7 +94,7 @@ EXPOSE 8888
 HEALTHCHECK --interval=3s --timeout=2s --start-period=10s --retries=3 CMD ["healthcheck"]
 # tini is PID 1 and start.sh its child, which becomes the command (exec) as the user it should run as.
 ENTRYPOINT ["tini", "-g", "--", "start.sh"]
-CMD ["jupyter", "lab"]
+CMD ["start-notebook.py"]
 
 # Provenance, last: it changes with every build and must not invalidate a layer. `make build` sets it.
 ARG SOURCE=unknown

@@ -28,7 +28,7 @@ TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 # A line printed while such a container runs ends in a carriage return too: docker puts the terminal in raw mode.
 NL := $(if $(TTY),\r\n,\n)
 
-.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli browser lint test bench clean
+.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser lint test bench clean
 
 # Each `$(NAME)` in a description is printed as its value (the variables the descriptions name are passed in).
 help: ## list the targets (the default goal)
@@ -88,6 +88,13 @@ devcontainer-cli: ## install the pinned devcontainer CLI from npm (for the devco
 	    npm ci --prefix $(DEVCONTAINER_CLI) --no-audit --no-fund --loglevel=error; \
 	else echo "npm is not installed: the devcontainer test will skip (and fail in CI)"; fi
 
+HUB_PROXY := tools/configurable-http-proxy
+hub-proxy: ## install JupyterHub's proxy, configurable-http-proxy, pinned, from npm (for the JupyterHub test; Node.js 20)
+	@if command -v npm > /dev/null; then \
+	  [ $(HUB_PROXY)/node_modules/.package-lock.json -nt $(HUB_PROXY)/package-lock.json ] || \
+	    npm ci --prefix $(HUB_PROXY) --no-audit --no-fund --loglevel=error; \
+	else echo "npm is not installed: the JupyterHub test will skip (and fail in CI)"; fi
+
 browser: ## install Debian's chromium and chromium-driver for the browser test (as root; else it says what to do)
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
@@ -99,7 +106,7 @@ browser: ## install Debian's chromium and chromium-driver for the browser test (
 lint: venv ## check style with ruff and kit's layers with import-linter (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && PYTHONPATH=. $(VENV)/bin/lint-imports
 
-test: build venv devcontainer-cli browser ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
+test: build venv devcontainer-cli hub-proxy browser ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)
@@ -120,5 +127,5 @@ bench: build venv ## measure the image (build, size, start-up), kit (start-up, r
 	  $(IMAGE) python /home/jovyan/project/bench/inputs.py
 
 clean: ## remove .venv, caches and the wheelhouse (the image stays)
-	rm -rf $(VENV) .pytest_cache .ruff_cache wheelhouse/*/*.whl wheelhouse/*/.complete $(DEVCONTAINER_CLI)/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache wheelhouse/*/*.whl wheelhouse/*/.complete $(DEVCONTAINER_CLI)/node_modules $(HUB_PROXY)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

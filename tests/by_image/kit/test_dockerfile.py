@@ -39,6 +39,6 @@ def test_docker_build_dot_from_the_root_gives_the_jupyterlab_image(docker_client
     assert result.returncode == 0, result.stderr[-3000:]
     image = docker_client.images.get(plain_tag)
     assert image.labels["org.opencontainers.image.title"] == "kit"
-    assert image.attrs["Config"]["Cmd"] == ["jupyter", "lab"]
+    assert image.attrs["Config"]["Cmd"] == ["start-notebook.py"]
     output = docker_client.containers.run(plain_tag, ["kit", "--version"], remove=True).decode()
     assert output.startswith("kit, version")
