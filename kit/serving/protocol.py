@@ -22,10 +22,13 @@ MAX_ROWS = 1_000_000
 
 
 class RequestError(Exception):
-    """A request the model cannot answer: ``status`` (4xx) and a message that says what was expected."""
+    """A request the model cannot answer: ``status`` (4xx, or 503) and a message that says what was expected.
 
-    def __init__(self, status: int, message: str) -> None:
-        self.status, self.message = status, message
+    ``headers`` go with the answer (``WWW-Authenticate`` with a 401, ``Retry-After`` with a 503).
+    """
+
+    def __init__(self, status: int, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        self.status, self.message, self.headers = status, message, headers
         super().__init__(message)
 
 
@@ -41,6 +44,10 @@ def parse(body: bytes) -> dict:
         raise RequestError(400, "the body is nested too deeply or holds a number too large to read") from None
     if not isinstance(request, dict) or not isinstance(request.get("inputs"), list) or not request["inputs"]:
         raise RequestError(400, 'the request needs "inputs": a list of {"name", "datatype", "shape", "data"}')
+    if "id" in request and type(request["id"]) is not str:
+        raise RequestError(400, f'"id" must be a string, not {shown(request["id"])}: e.g. "id": "request-1"')
+    if request.get("parameters") is not None and type(request["parameters"]) is not dict:
+        raise RequestError(400, f'"parameters" must be an object, not {shown(request["parameters"])}')
     return request
 
 
@@ -49,13 +56,20 @@ def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
         raise RequestError(400, f"each input must be an object with name, datatype, shape and data; got {shown(item)}")
     name, datatype, shape, data = item.get("name"), item.get("datatype"), item.get("shape"), item.get("data")
     if type(name) is not str:
-        raise RequestError(400, f"an input has no name: name it (expected {expected})")
+        said = "has no name" if name is None else f'has "name" {shown(name)}, not a string'
+        raise RequestError(400, f"an input {said}: name it (expected {expected})")
     if type(shape) is not list or not all(type(size) is int and size >= 0 for size in shape):
-        raise RequestError(400, f"input {shown(name)} needs a shape: a list of sizes, such as [1]")
+        raise RequestError(400, f'input {shown(name)} needs a shape: "shape" a list of sizes, such as [1]')
+    if type(datatype) is not str:
+        raise RequestError(400, f'input {shown(name)} has "datatype" {shown(datatype)}: a string, such as "FP64"')
     if datatype not in datatypes.NUMERIC:
         raise RequestError(422, f"input {shown(name)} has datatype {shown(datatype)}: the model takes numbers (FP64)")
     if data is None:
-        raise RequestError(400, f"input {shown(name)} has no data")
+        raise RequestError(400, f'input {shown(name)} has no data: send "data", a list of numbers')
+    if type(data) is not list:
+        raise RequestError(400, f'input {shown(name)} has "data" {shown(data)}: send a list of numbers')
+    if item.get("parameters") is not None and type(item["parameters"]) is not dict:
+        raise RequestError(400, f'input {shown(name)} has "parameters" {shown(item["parameters"])}: send an object')
     return name, datatype, shape, data
 
 
@@ -156,7 +170,8 @@ def requested(request: dict, signature: Signature) -> list[str]:
     asked = request.get("outputs")
     if asked is None:
         return names
-    if not isinstance(asked, list) or not all(isinstance(item, dict) and item.get("name") in names for item in asked):
+    if not isinstance(asked, list) or not all(type(item) is dict and type(item.get("name")) is str
+                                              and item["name"] in names for item in asked):  # fmt: skip
         raise RequestError(400, f'outputs may name {", ".join(names)}: e.g. "outputs": [{{"name": "{names[0]}"}}]')
     return [item["name"] for item in asked]
 
