@@ -13,15 +13,13 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kit.serving import limits
 
-_TIMED_OUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
-    b"content-length: %d\r\n\r\n%s"
-)
-_MESSAGE = b'{"error":"the request\'s headers did not arrive within %d s: send them at once"}' % limits.HEADER_TIMEOUT
+_ANSWER = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
+_TIMED_OUT = b'{"error":"the request\'s headers did not arrive within %d s: send them at once"}' % limits.HEADER_TIMEOUT
+_INVALID = b'{"error":"not a valid HTTP/1.1 request: check the request line, Content-Length and Transfer-Encoding"}'
 
 
 class TimedHttpProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol, and a request's headers must arrive within HEADER_TIMEOUT seconds."""
+    """HttpToolsProtocol, and a request's headers must arrive within HEADER_TIMEOUT seconds; errors in JSON."""
 
     _headers_timer: asyncio.TimerHandle | None = None
 
@@ -54,5 +52,12 @@ class TimedHttpProtocol(HttpToolsProtocol):
         self._headers_timer = None
         if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
             return
-        self.transport.write(_TIMED_OUT % (len(_MESSAGE), _MESSAGE))
+        self.transport.write(_ANSWER % (b"408 Request Timeout", len(_TIMED_OUT), _TIMED_OUT))
         self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """What httptools cannot parse (smuggling, a bad chunk size, TLS on the HTTP port): 400 in JSON, closed."""
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(_ANSWER % (b"400 Bad Request", len(_INVALID), _INVALID))
+            self.transport.close()

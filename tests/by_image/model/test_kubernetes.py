@@ -63,6 +63,19 @@ def test_the_deployment_asks_for_what_a_service_needs(manifests):
     assert manifests["Service"]["spec"]["ports"][0]["targetPort"] == "http"
 
 
+def test_the_pods_read_their_bearer_tokens_from_a_secret(manifests):
+    pod = manifests["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    assert volumes["tokens"]["secret"] == {"secretName": "train-tabular-model-tokens", "defaultMode": 0o440}
+    assert mounts["tokens"]["readOnly"] is True
+    (variable,) = [item for item in container["env"] if item["name"] == "KIT_SERVE_TOKEN_FILE"]
+    assert variable["value"] == f"{mounts['tokens']['mountPath']}/tokens"
+    probes = {container[probe]["httpGet"]["path"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
+    assert probes <= {"/v2/health/ready", "/v2/health/live"}  # open without a token
+
+
 def test_the_manifests_container_runs_on_the_real_image(manifests, docker_client, image):
     """As the kubelet would start it: the manifest's command, user, read-only root, no capabilities, /tmp a tmpfs."""
     pod = manifests["Deployment"]["spec"]["template"]["spec"]
