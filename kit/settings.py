@@ -29,6 +29,7 @@ SERVE_MAX_BODY_ENV = "KIT_SERVE_MAX_BODY"
 SERVE_WORKERS_ENV = "KIT_SERVE_WORKERS"
 SERVE_METRICS_NEED_TOKEN_ENV = "KIT_SERVE_METRICS_NEED_TOKEN"
 SERVE_AUDIT_OUTPUTS_ENV = "KIT_SERVE_AUDIT_OUTPUTS"
+SERVE_NO_BATCHING_ENV = "KIT_SERVE_NO_BATCHING"
 #: ``kit serve --token-file`` and ``--audit-log`` when not given (a model image, ``kit deploy``'s pods): the file of
 #: bearer tokens (one a line; a Kubernetes Secret mounted as a file), and where the audit trail goes.
 SERVE_TOKEN_FILE_ENV = "KIT_SERVE_TOKEN_FILE"

@@ -38,6 +38,7 @@ from kit import settings
 from kit.serving import auth, limits, protocol
 from kit.serving.audit import AuditLog
 from kit.serving.audit import now as timestamp
+from kit.serving.batching import Batcher
 from kit.serving.metrics import Metrics
 from kit.serving.model import ServedModel, open_model
 from kit.serving.protocol import RequestError
@@ -67,6 +68,8 @@ class Options:
     audit_log: Path | None = None
     audit_outputs: bool = False
     workers: int = 1
+    #: Concurrent small requests predicted together (off: each alone; the bits are the same either way).
+    batching: bool = True
 
     def to_environment(self) -> dict[str, str]:
         """These options for the worker processes of ``--workers N`` (read back by :meth:`from_environment`)."""
@@ -77,6 +80,7 @@ class Options:
             settings.SERVE_AUDIT_LOG_ENV: str(self.audit_log or ""),
             settings.SERVE_AUDIT_OUTPUTS_ENV: "1" if self.audit_outputs else "",
             settings.SERVE_WORKERS_ENV: str(self.workers),
+            settings.SERVE_NO_BATCHING_ENV: "" if self.batching else "1",
         }
 
     @classmethod
@@ -89,6 +93,7 @@ class Options:
             audit_log=Path(env(settings.SERVE_AUDIT_LOG_ENV)) if env(settings.SERVE_AUDIT_LOG_ENV) else None,
             audit_outputs=bool(env(settings.SERVE_AUDIT_OUTPUTS_ENV)),
             workers=int(env(settings.SERVE_WORKERS_ENV) or 1),
+            batching=not env(settings.SERVE_NO_BATCHING_ENV),
         )
 
 
@@ -105,6 +110,7 @@ class ServingApp:
         self.open = OPEN if options.metrics_need_token else OPEN | {"metrics"}
         self.audit = AuditLog(options.audit_log) if options.audit_log else None
         self.metrics = Metrics()
+        self._batcher: Batcher | None = None
         self.metrics.body_budget.set(self.budget.capacity)
         self._warned_at, self._unlogged = -math.inf, 0
         prefix = f"/v2/models/{served.name}"
@@ -146,6 +152,13 @@ class ServingApp:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    @property
+    def batcher(self) -> Batcher | None:
+        """Batches concurrent small requests, once the model is loaded and known to keep its bits in any block."""
+        if self._batcher is None and self.served.bit_identical and self.options.batching:
+            self._batcher = Batcher(self.served)
+        return self._batcher
 
     def _load(self) -> None:
         self.served.load()
@@ -199,7 +212,11 @@ class ServingApp:
             status, body, content_type = 500, _json({"error": "the server failed on this request; see its log"}), JSON
         finally:
             self.metrics.in_flight.dec()
-        headers += [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        headers += [
+            *call.get("headers", ()),
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         seconds = time.perf_counter() - started
@@ -238,7 +255,7 @@ class ServingApp:
         return 503, _json({"name": self.served.name, "ready": False, **detail}), JSON
 
     async def server(self, scope, receive, call):
-        return 200, _json({"name": "kit", "version": __version__, "extensions": []}), JSON
+        return 200, _json({"name": "kit", "version": __version__, "extensions": [protocol.BINARY_EXTENSION]}), JSON
 
     async def model_metadata(self, scope, receive, call):
         return 200, _json(self.served.metadata()), JSON
@@ -259,10 +276,17 @@ class ServingApp:
         self.metrics.body_bytes.inc(size)
         try:
             body = await self._body(receive)
-            if len(body) <= INLINE:  # a few rows: answered at once, in microseconds
-                return 200, self._answer(body, call), JSON
-            # A batch takes milliseconds to seconds: in a thread, so that probes and other requests are answered.
-            return 200, await asyncio.to_thread(self._answer, body, call), JSON
+            call["header_length"] = _header_length(scope)
+            if len(body) > INLINE:  # a batch takes milliseconds to seconds: in a thread, so that others are answered
+                return 200, *await asyncio.to_thread(self._answer, body, call)
+            request, rows, wanted = self._parse(body, call)  # a few rows: answered at once, in microseconds
+            if self.batcher is None:
+                return 200, *self._respond(request, rows, wanted, self._predict(rows), call)
+            try:
+                outputs = await self.batcher.predict(rows)
+            except (ValueError, TypeError) as error:
+                raise self._refused(error) from None
+            return 200, *self._respond(request, rows, wanted, outputs, call)
         finally:
             self.budget.give(size)
             self.metrics.body_bytes.dec(size)
@@ -280,8 +304,13 @@ class ServingApp:
     def _too_large(self) -> str:
         return f"the body is over {self.max_body:,} bytes: send fewer rows per request"
 
-    def _answer(self, body: bytes, call: dict) -> bytes:
-        request = protocol.parse(body)
+    def _answer(self, body: bytes, call: dict) -> tuple[bytes, bytes]:
+        request, rows, wanted = self._parse(body, call)
+        return self._respond(request, rows, wanted, self._predict(rows), call)
+
+    def _parse(self, body: bytes, call: dict):
+        """The request, its rows as an array the model takes, the outputs it wants; RequestError saying what's wrong."""
+        request = protocol.parse(body, call.get("header_length"))
         call["id"] = request["id"] if isinstance(request.get("id"), str) else None
         signature = self.served.signature
         rows = protocol.inputs(request, signature)
@@ -291,18 +320,35 @@ class ServingApp:
             call["input_sha256"] = hashlib.sha256(rows.tobytes()).hexdigest()
             if call["id"] is None:  # made up, and returned in the response, so that the client can quote it
                 call["id"] = request["id"] = uuid.uuid4().hex
+        return request, rows, wanted
+
+    def _predict(self, rows) -> dict:
         try:
-            outputs = self.served.predict(rows)
-        except (ValueError, TypeError) as error:  # the model refused values the signature allowed
-            raise RequestError(422, f"the model refused the input: {str(error)[:200]}") from None
+            return self.served.predict(rows)
+        except (ValueError, TypeError) as error:
+            raise self._refused(error) from None
+
+    @staticmethod
+    def _refused(error: Exception) -> RequestError:
+        """The model refused values the signature allowed."""
+        return RequestError(422, f"the model refused the input: {str(error)[:200]}")
+
+    def _respond(self, request: dict, rows, wanted: list[str], outputs: dict, call: dict) -> tuple[bytes, bytes]:
+        """The response's body and content type: JSON, or JSON then raw tensors (the binary extension)."""
         if bad := self.served.nonfinite_rows(outputs):
             self.metrics.nonfinite.inc()
             raise RequestError(422, self._out_of_range(rows, bad))
         self.metrics.rows.inc(len(rows))
-        answer = protocol.response(self.served.name, self.served.run.id, request, {k: outputs[k] for k in wanted})
+        wanted = {name: outputs[name] for name in wanted}
+        answer, raw = protocol.response(self.served.name, self.served.run.id, request, wanted,
+                                        protocol.binary_outputs(request))  # fmt: skip
         if self.options.audit_outputs:
-            call["outputs"] = {tensor["name"]: tensor["data"] for tensor in answer["outputs"]}
-        return _json(answer)
+            call["outputs"] = {name: array.tolist() for name, array in wanted.items()}
+        if not raw:
+            return _json(answer), JSON
+        header = _json(answer)
+        call["headers"] = [(protocol.HEADER_LENGTH, str(len(header)).encode())]
+        return header + b"".join(raw), b"application/octet-stream"
 
     def _out_of_range(self, rows, bad: list[int]) -> str:
         """Which rows have no finite answer, and which of their inputs are the largest (the likely culprits)."""
@@ -338,6 +384,18 @@ class ServingApp:
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
+
+
+def _header_length(scope) -> int | None:
+    """The binary extension's Inference-Header-Content-Length (None without it); 400 when it is not a number."""
+    for name, value in scope["headers"]:
+        if name == protocol.HEADER_LENGTH:
+            if not value.isdigit() or len(value) > 12:
+                raise RequestError(
+                    400, f"Inference-Header-Content-Length must be a number of bytes, not {shown(value)}"
+                )
+            return int(value)
+    return None
 
 
 def _json(data) -> bytes:

@@ -90,7 +90,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(served: ServedModel, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
           max_body: int = application.MAX_BODY, token_file: str | os.PathLike | None = None,
           metrics_need_token: bool = False, audit_log: str | os.PathLike | None = None,
-          audit_outputs: bool = False) -> None:  # fmt: skip
+          audit_outputs: bool = False, batching: bool = True) -> None:  # fmt: skip
     """Serve the model until SIGTERM or Ctrl-C."""
     import uvicorn
 
@@ -100,7 +100,7 @@ def serve(served: ServedModel, *, host: str = "127.0.0.1", port: int = 8080, wor
     options = application.Options(
         max_body=max_body, token_file=Path(token_file).absolute() if token_file else None,
         metrics_need_token=metrics_need_token, audit_log=Path(audit_log).absolute() if audit_log else None,
-        audit_outputs=audit_outputs, workers=workers,
+        audit_outputs=audit_outputs, workers=workers, batching=batching,
     )  # fmt: skip
     app = application.ServingApp(served, options=options)  # the token file and audit log checked before binding
     sock = bind(host, port)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -96,6 +97,16 @@ def http(method: str = "POST", path: str = f"{MODEL}/infer", payload: bytes | No
                                        for header in headers):  # fmt: skip
         lines.append(f"Content-Length: {len(payload)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (payload or b"")
+
+
+def binary(extra: bytes = b"", size_delta: int = 0, header_length: str | None = None) -> bytes:
+    """A request with the binary tensor data extension: the JSON header, then each feature's 8 bytes of FP64."""
+    inputs = [{"name": name, "datatype": "FP64", "shape": [1], "parameters": {"binary_data_size": 8 + size_delta}}
+              for name in FEATURES]  # fmt: skip
+    header = json.dumps({"inputs": inputs}).encode()
+    payload = header + struct.pack("<d", 1.0) * len(FEATURES) + extra
+    length = header_length if header_length is not None else str(len(header))
+    return http(payload=payload, headers=(f"Inference-Header-Content-Length: {length}",))
 
 
 def chunked(payload: bytes, size: int = 1000) -> bytes:
@@ -218,6 +229,21 @@ CASES = [
     pytest.param(lambda: http(payload=body(shape=[10**12])), 413, "too large", id="shape-of-a-trillion"),
     pytest.param(lambda: http(payload=body(shape=[1] * 100)), 422, "same shape", id="shape-of-100-dims"),
     pytest.param(lambda: http(payload=body(data=[[[[1.0]]]])), 200, None, id="data-nested-deeper-than-shape"),
+    # The binary tensor data extension
+    pytest.param(lambda: binary(), 200, None, id="binary-tensors"),
+    pytest.param(
+        lambda: binary(header_length="99999"),
+        400,
+        "Inference-Header-Content-Length is 99999",
+        id="binary-header-longer-than-body",
+    ),  # fmt: skip
+    pytest.param(
+        lambda: binary(header_length="0"), 400, "Inference-Header-Content-Length is 0", id="binary-header-zero"
+    ),  # fmt: skip
+    pytest.param(lambda: binary(header_length="12a"), 400, "must be a number", id="binary-header-not-a-number"),
+    pytest.param(lambda: binary(extra=b"xx"), 400, "2 bytes after the tensors", id="binary-trailing-bytes"),
+    pytest.param(lambda: binary(size_delta=-1), 400, "each value takes 8", id="binary-size-not-whole-values"),
+    pytest.param(lambda: binary(size_delta=8), 400, "says 16 bytes of FP64", id="binary-sizes-past-the-end"),
     # HTTP itself
     pytest.param(lambda: http("GET", f"{MODEL}/infer", headers=WEBSOCKET), 400, "HTTP only", id="websocket-infer"),
     pytest.param(
@@ -229,32 +255,32 @@ CASES = [
     pytest.param(
         lambda: http(headers=("Transfer-Encoding: chunked",), payload=b"zz\r\nabc\r\n0\r\n\r\n"),
         400,
-        "not a valid HTTP request",
+        "not a valid HTTP/1.1 request",
         id="chunked-bad-size",
     ),  # fmt: skip
     pytest.param(
         lambda: http(headers=("Content-Length: 5", "Content-Length: 6"), payload=b"hello!"),
         400,
-        "not a valid HTTP request",
+        "not a valid HTTP/1.1 request",
         id="two-content-lengths",
     ),  # fmt: skip
     pytest.param(
         lambda: http(headers=("Content-Length: 4", "Transfer-Encoding: chunked"), payload=chunked(body())),
         400,
-        "not a valid HTTP request",
+        "not a valid HTTP/1.1 request",
         id="length-and-chunked-smuggling",
     ),  # fmt: skip
     pytest.param(
         lambda: http(headers=("Content-Length: -1",), payload=b""),
         400,
-        "not a valid HTTP request",
+        "not a valid HTTP/1.1 request",
         id="negative-content-length",
     ),  # fmt: skip
-    pytest.param(lambda: b"G\x00T / HTTP/1.1\r\n\r\n", 400, "not a valid HTTP request", id="nul-in-method"),
+    pytest.param(lambda: b"G\x00T / HTTP/1.1\r\n\r\n", 400, "not a valid HTTP/1.1 request", id="nul-in-method"),
     pytest.param(
         lambda: b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,
         400,
-        "not a valid HTTP request",
+        "not a valid HTTP/1.1 request",
         id="tls-hello-on-http",
     ),  # fmt: skip
     pytest.param(lambda: http(version="1.0"), 200, None, id="http-1.0"),

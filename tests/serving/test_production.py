@@ -175,3 +175,39 @@ def test_the_audit_log_is_never_torn_by_kill_9(diagnosis, tmp_path):
     server.process.wait(timeout=30)
     lines = audit_lines(audit)
     assert len(lines) > 10 and all(line["status"] == 200 and "outputs" in line for line in lines)
+
+
+def test_binary_tensors_in_and_out_equal_json(diagnosis, serve):
+    """The binary tensor data extension (KServe's and Triton's clients send it by default): the same outputs."""
+    import struct
+    import urllib.request
+
+    import numpy
+
+    server = serve(diagnosis)
+    assert "binary_tensor_data" in get(f"{server.url}/v2")[1]["extensions"]
+    rows = heldout_rows(diagnosis, 100)
+    size = {"binary_data_size": 8 * len(rows)}
+    inputs = [{"name": name, "datatype": "FP64", "shape": [len(rows)], "parameters": size} for name in rows.columns]
+    header = json.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}}).encode()
+    payload = header + b"".join(rows[name].to_numpy("<f8").tobytes() for name in rows.columns)
+    call = urllib.request.Request(f"{server.model}/infer", data=payload, method="POST",
+                                  headers={"Inference-Header-Content-Length": str(len(header))})  # fmt: skip
+    with urllib.request.urlopen(call, timeout=30) as response:
+        length = int(response.headers["Inference-Header-Content-Length"])
+        assert response.headers["Content-Type"] == "application/octet-stream"
+        answer = response.read()
+    described = json.loads(answer[:length])
+    raw, got = answer[length:], {}
+    for tensor in described["outputs"]:
+        size = tensor["parameters"]["binary_data_size"]
+        dtype = {"INT64": "<i8", "FP64": "<f8"}[tensor["datatype"]]
+        got[tensor["name"]] = numpy.frombuffer(raw[:size], dtype=dtype).reshape(tensor["shape"])
+        raw = raw[size:]
+    assert raw == b""
+    columns = [{"name": name, "datatype": "FP64", "shape": [len(rows)], "data": rows[name].tolist()}
+               for name in rows.columns]  # fmt: skip
+    status, as_json = post(f"{server.model}/infer", {"inputs": columns})
+    assert status == 200
+    for tensor in as_json["outputs"]:
+        assert struct.pack(f"<{len(tensor['data'])}d", *tensor["data"]) == got[tensor["name"]].astype("<f8").tobytes()
