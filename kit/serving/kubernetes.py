@@ -14,19 +14,22 @@ already in it is never replaced (unless it is the same), so that edits are not l
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from kit import k8s, plainyaml, settings
 from kit.errors import ManifestError, OutputError
 from kit.record.jsonfile import write_text
-from kit.serving import server
+from kit.serving import monitoring, server
 from kit.serving.model import ServedModel
 
 PORT = 8080
 #: The model image's user (images/model/Dockerfile); the image names its run in $KIT_MODEL_RUN.
 UID = 1000
 FILES = ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "kustomization.yaml")
+#: Beside the manifests, not in the kustomization: Prometheus' rules, a Grafana dashboard (kit.serving.monitoring).
+ALERTS, DASHBOARD = "alerts.yaml", "dashboard.json"
 MAX_REPLICAS = 100
 #: The smallest memory a container runtime starts a container with (runc refuses less than 6 MiB).
 SMALLEST_MEMORY = "6Mi"
@@ -204,6 +207,9 @@ def write(served: ServedModel, image: str, folder: str | os.PathLike, **options)
     folder = Path(folder)
     header = f"# Made by `kit deploy` for run {served.run.id}: edit it, or make it again into a new folder.\n"
     texts = {file: header + plainyaml.dump(manifest) for file, manifest in manifests(served, image, **options).items()}
+    name = k8s.name_from(served.name, "model")  # the Deployment's
+    texts[ALERTS] = header + plainyaml.dump(monitoring.rules(name))
+    texts[DASHBOARD] = json.dumps(monitoring.dashboard(name), indent=2) + "\n"
     same = _existing(folder, texts)
     made = [path for path in (folder, *folder.parents) if not path.exists()]
     written: list[Path] = []

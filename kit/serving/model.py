@@ -98,15 +98,13 @@ class ServedModel:
         import numpy
 
         count = len(rows)
-        if count == BLOCK:
-            return self._predict(rows)
         blocks = []
         for start in range(0, count, BLOCK):
-            block = rows[start : start + BLOCK]
-            size = len(block)
-            if size < BLOCK:
-                padding = numpy.broadcast_to(block[-1:], (BLOCK - size, *block.shape[1:]))
-                block = numpy.concatenate([block, padding])
+            size = min(BLOCK, count - start)
+            # Always a C-ordered block of its own: another memory layout takes another BLAS path (other bits).
+            block = numpy.empty((BLOCK, *rows.shape[1:]), dtype=rows.dtype)
+            block[:size] = rows[start : start + size]
+            block[size:] = rows[start + size - 1]
             blocks.append({name: array[:size] for name, array in self._predict(block).items()})
         if len(blocks) == 1:
             return blocks[0]
@@ -125,7 +123,9 @@ class ServedModel:
             warnings.simplefilter("ignore")
             together = self._predict(rows)
             for position in (0, 1, 7, BLOCK // 2 + 1, BLOCK - 1):
-                alone = self._predict(numpy.ascontiguousarray(numpy.broadcast_to(rows[position], rows.shape)))
+                alone = numpy.empty_like(rows)
+                alone[:] = rows[position]
+                alone = self._predict(alone)
                 if any(alone[name][0].tobytes() != together[name][position].tobytes() for name in together):
                     return False
         return True
