@@ -28,8 +28,9 @@ def manifests(trained, kit_image, image) -> dict[str, dict]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     found = {}
-    for path in sorted((trained / "k8s").glob("*.yaml")):
-        manifest = yaml.safe_load(path.read_text())
+    kustomization = yaml.safe_load((trained / "k8s" / "kustomization.yaml").read_text())
+    for name in [*kustomization["resources"], "kustomization.yaml"]:  # alerts.yaml is Prometheus', not Kubernetes'
+        manifest = yaml.safe_load((trained / "k8s" / name).read_text())
         found[manifest["kind"]] = manifest
     return found
 
