@@ -99,7 +99,7 @@ def main() -> None:
     work.chmod(0o777)
     (work / "tokens").write_text(TOKEN + "\n")
     (work / "tokens").chmod(0o644)
-    found = bodies(runs, work)
+    found = bodies(runs / "diagnosis", work)
     variants = {
         "baseline": (baseline, [], {}),
         "branch": (ROOT, [], {}),
