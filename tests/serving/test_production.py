@@ -212,3 +212,14 @@ def test_binary_tensors_in_and_out_equal_json(diagnosis, serve):
     assert status == 200
     for tensor in as_json["outputs"]:
         assert struct.pack(f"<{len(tensor['data'])}d", *tensor["data"]) == got[tensor["name"]].astype("<f8").tobytes()
+
+
+def test_metrics_can_need_the_token_while_health_stays_open(diagnosis, tmp_path):
+    tokens = token_file(tmp_path, TOKEN + "\n")
+    server = Server(diagnosis.path, "--token-file", str(tokens), "--metrics-need-token")
+    try:
+        assert get(f"{server.url}/metrics")[0] == 401
+        assert get(f"{server.url}/v2/health/live")[0] == 200 and get(f"{server.url}/v2/health/ready")[0] == 200
+        assert authorized_post(f"{server.model}/infer", one_row(heldout_rows(diagnosis, 1).iloc[0]))[0] == 200
+    finally:
+        server.stop()
