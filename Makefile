@@ -28,7 +28,7 @@ TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 # A line printed while such a container runs ends in a carriage return too: docker puts the terminal in raw mode.
 NL := $(if $(TTY),\r\n,\n)
 
-.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser lint test bench clean
+.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser prometheus lint test bench clean
 
 # Each `$(NAME)` in a description is printed as its value (the variables the descriptions name are passed in).
 help: ## list the targets (the default goal)
@@ -103,10 +103,18 @@ browser: ## install Debian's chromium and chromium-driver for the browser test (
 	    chromium chromium-driver > /dev/null; \
 	else echo "chromium is not installed: the browser test will skip (and fail in CI); install Debian's chromium and chromium-driver"; fi
 
+prometheus: ## install Debian's prometheus (the server and promtool) for the alerting-rules test (as root; else it says what to do)
+	@if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	  echo "installing Debian's prometheus (for the alerting-rules test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus > /dev/null; \
+	else echo "prometheus is not installed: the alerting-rules test will fail; install Debian's prometheus"; fi
+
 lint: venv ## check style with ruff and kit's layers with import-linter (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && PYTHONPATH=. $(VENV)/bin/lint-imports
 
-test: build venv devcontainer-cli hub-proxy browser ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
+test: build venv devcontainer-cli hub-proxy browser prometheus ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)

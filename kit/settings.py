@@ -31,6 +31,14 @@ MODEL_RUN_ENV = "KIT_MODEL_RUN"
 SERVE_RUN_ENV = "KIT_SERVE_RUN"
 SERVE_NAME_ENV = "KIT_SERVE_NAME"
 SERVE_MAX_BODY_ENV = "KIT_SERVE_MAX_BODY"
+SERVE_WORKERS_ENV = "KIT_SERVE_WORKERS"
+SERVE_METRICS_NEED_TOKEN_ENV = "KIT_SERVE_METRICS_NEED_TOKEN"
+SERVE_AUDIT_OUTPUTS_ENV = "KIT_SERVE_AUDIT_OUTPUTS"
+SERVE_NO_BATCHING_ENV = "KIT_SERVE_NO_BATCHING"
+#: ``kit serve --token-file`` and ``--audit-log`` when not given (a model image, ``kit deploy``'s pods): the file of
+#: bearer tokens (one a line; a Kubernetes Secret mounted as a file), and where the audit trail goes.
+SERVE_TOKEN_FILE_ENV = "KIT_SERVE_TOKEN_FILE"
+SERVE_AUDIT_LOG_ENV = "KIT_SERVE_AUDIT_LOG"
 
 #: Set by Kubernetes in each pod of an Indexed Job: which completion, here which point of a sweep, the pod is.
 JOB_INDEX_ENV = "JOB_COMPLETION_INDEX"

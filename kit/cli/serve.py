@@ -30,17 +30,35 @@ def _run_or_default(run_ref: str | None) -> str:
 @click.option(
     "--max-body-mb", type=float, default=16, show_default=True, help="The largest request body, in MB (0.001 to 1024)."
 )
-def serve_command(run_ref, runs_dir, host, port, workers, name, max_body_mb) -> None:
+@click.option(
+    "--token-file",
+    envvar=settings.SERVE_TOKEN_FILE_ENV,
+    show_envvar=True,
+    help="Require Authorization: Bearer TOKEN, one of the tokens in this file (one a line).",
+)
+@click.option("--metrics-need-token", is_flag=True, help="Require a token on /metrics too (health stays open).")
+@click.option(
+    "--audit-log",
+    envvar=settings.SERVE_AUDIT_LOG_ENV,
+    show_envvar=True,
+    help="Append one JSON line per inference request to this file (no input data).",
+)
+@click.option("--audit-outputs", is_flag=True, help="Put each request's outputs in its audit line too.")
+@click.option("--no-batching", is_flag=True, help="Predict each request alone (the outputs are the same bits).")
+def serve_command(run_ref, runs_dir, host, port, workers, name, max_body_mb, token_file, metrics_need_token,
+                  audit_log, audit_outputs, no_batching) -> None:  # fmt: skip
     """Serve RUN's model over HTTP with the Open Inference Protocol (KServe V2), and Prometheus metrics.
 
-    In a model image RUN is the run inside it ($KIT_MODEL_RUN).
+    In a model image RUN is the run inside it ($KIT_MODEL_RUN). TLS is the ingress's job: put one in front.
     """
     from kit.serving.model import open_model
     from kit.serving.server import body_bytes, serve
 
     max_body = body_bytes(max_body_mb)
     served = open_model(_run_or_default(run_ref), runs_dir, name=name)
-    serve(served, host=host, port=port, workers=workers, max_body=max_body)
+    serve(served, host=host, port=port, workers=workers, max_body=max_body, token_file=token_file or None,
+          metrics_need_token=metrics_need_token, audit_log=audit_log or None, audit_outputs=audit_outputs,
+          batching=not no_batching)  # fmt: skip
 
 
 @cli.command("predict")

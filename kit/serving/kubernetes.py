@@ -3,7 +3,9 @@
 A Deployment (two replicas; startup, readiness and liveness probes on the protocol's health endpoints; requests
 and limits; non-root, read-only root file system, no capabilities; a preStop pause so that endpoints drop the pod
 before it stops taking connections), a Service, a HorizontalPodAutoscaler on CPU, a PodDisruptionBudget, and
-Prometheus' scrape annotations. The command is the model image's own: ``kit serve`` of the run inside it, on port 8080.
+Prometheus' scrape annotations; the bearer tokens from a Secret (``NAME-tokens``, see :func:`token_secret`),
+so that only clients with a token reach the model (the health probes stay open). The command is the model image's
+own: ``kit serve`` of the run inside it, on port 8080.
 
 Every value is checked before a file is written (:mod:`kit.k8s`): the image reference, the quantities, every name
 (made from the notebook's name as a DNS-1035 label, which a Service needs). The folder may exist; a manifest
@@ -12,23 +14,36 @@ already in it is never replaced (unless it is the same), so that edits are not l
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from kit import k8s, plainyaml
+from kit import k8s, plainyaml, settings
 from kit.errors import ManifestError, OutputError
 from kit.record import lineage
 from kit.record.jsonfile import write_text
-from kit.serving import server
+from kit.serving import monitoring, server
 from kit.serving.model import ServedModel
 
 PORT = 8080
 #: The model image's user (images/model/Dockerfile); the image names its run in $KIT_MODEL_RUN.
 UID = 1000
 FILES = ("deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "kustomization.yaml")
+#: Beside the manifests, not in the kustomization: Prometheus' rules, a Grafana dashboard (kit.serving.monitoring).
+ALERTS, DASHBOARD = "alerts.yaml", "dashboard.json"
 MAX_REPLICAS = 100
 #: The smallest memory a container runtime starts a container with (runc refuses less than 6 MiB).
 SMALLEST_MEMORY = "6Mi"
+#: Where the pods find the Secret of bearer tokens (the file ``tokens`` in it): see :func:`token_secret`.
+TOKENS_DIR, TOKENS_KEY = "/var/run/secrets/kit", "tokens"
+
+
+def token_secret(served: ServedModel) -> str:
+    """The Secret of the model server's bearer tokens, one a line (several while rotating).
+
+    Created by the cluster's operator: ``kubectl create secret generic NAME-tokens --from-file=tokens=FILE``.
+    """
+    return f"{k8s.name_from(served.name, 'model')}-tokens"
 
 
 def check_options(image: str, *, replicas: int = 2, cpu: str = "500m", memory: str = "512Mi") -> None:
@@ -80,7 +95,11 @@ def manifests(served: ServedModel, image: str, *, replicas: int = 2, max_replica
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "env": [{"name": settings.SERVE_TOKEN_FILE_ENV, "value": f"{TOKENS_DIR}/{TOKENS_KEY}"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "tokens", "mountPath": TOKENS_DIR, "readOnly": True},
+        ],  # fmt: skip
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
     }
     deployment = {
@@ -104,7 +123,12 @@ def manifests(served: ServedModel, image: str, *, replicas: int = 2, max_replica
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },  # fmt: skip
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                        # The bearer tokens (kit serve --token-file): a Secret the cluster's operator creates, never
+                        # a file of this folder. Readable by the server's group only (fsGroup), writable by nobody.
+                        {"name": "tokens", "secret": {"secretName": token_secret(served), "defaultMode": 0o440}},
+                    ],
                 },
             },
         },
@@ -186,6 +210,9 @@ def write(served: ServedModel, image: str, folder: str | os.PathLike, **options)
     folder = Path(folder)
     header = f"# Made by `kit deploy` for run {served.run.id}: edit it, or make it again into a new folder.\n"
     texts = {file: header + plainyaml.dump(manifest) for file, manifest in manifests(served, image, **options).items()}
+    name = k8s.name_from(served.name, "model")  # the Deployment's
+    texts[ALERTS] = header + plainyaml.dump(monitoring.rules(name))
+    texts[DASHBOARD] = json.dumps(monitoring.dashboard(name), indent=2) + "\n"
     same = _existing(folder, texts)
     made = [path for path in (folder, *folder.parents) if not path.exists()]
     written: list[Path] = []

@@ -13,7 +13,7 @@ BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.
 
 
 class Metrics:
-    """Requests by endpoint and status, latency by endpoint, requests in flight, rows inferred, model load time."""
+    """Requests, latency, requests in flight, rows inferred, load time, warnings, refused outputs, body bytes."""
 
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -28,6 +28,14 @@ class Metrics:
         self.in_flight = Gauge("kit_requests_in_flight", "Requests being answered.", registry=registry,
                                multiprocess_mode="livesum")  # fmt: skip
         self.rows = Counter("kit_inference_rows", "Rows the model predicted.", registry=registry)
+        self.warnings = Counter("kit_model_warnings", "Warnings the model's libraries raised, by category (logged "
+                                "at most once a minute).", ["category"], registry=registry)  # fmt: skip
+        self.nonfinite = Counter("kit_nonfinite_outputs", "Requests refused: the model gave NaN or an infinity for "
+                                 "finite inputs (outside what it can take).", registry=registry)  # fmt: skip
+        self.body_bytes = Gauge("kit_body_bytes_in_flight", "Bytes of request bodies being read or answered.",
+                                registry=registry, multiprocess_mode="livesum")  # fmt: skip
+        self.body_budget = Gauge("kit_body_bytes_budget", "The most bytes of request bodies in flight (from the "
+                                 "memory limit).", registry=registry, multiprocess_mode="livesum")  # fmt: skip
         self.load_time = Gauge("kit_model_load_seconds", "Seconds the model took to load.", registry=registry,
                                multiprocess_mode="max")  # fmt: skip
         if self.multiprocess:

@@ -22,15 +22,32 @@ MAX_ROWS = 1_000_000
 
 
 class RequestError(Exception):
-    """A request the model cannot answer: ``status`` (4xx) and a message that says what was expected."""
+    """A request the model cannot answer: ``status`` (4xx, or 503) and a message that says what was expected.
 
-    def __init__(self, status: int, message: str) -> None:
-        self.status, self.message = status, message
+    ``headers`` go with the answer (``WWW-Authenticate`` with a 401, ``Retry-After`` with a 503).
+    """
+
+    def __init__(self, status: int, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        self.status, self.message, self.headers = status, message, headers
         super().__init__(message)
 
 
-def parse(body: bytes) -> dict:
-    """The request's JSON object; 400 when the body is not one."""
+#: The binary tensor data extension (Triton's, which KServe's and Triton's clients send by default): the request's
+#: JSON comes first, this header says its length, then each input's raw little-endian bytes, in order.
+HEADER_LENGTH = b"inference-header-content-length"
+BINARY_EXTENSION = "binary_tensor_data"
+
+
+def parse(body: bytes, header_length: int | None = None) -> dict:
+    """The request's JSON object (with the binary extension's tensors as arrays); 400 when the body is not one."""
+    binary = b""
+    if header_length is not None:
+        if not 0 < header_length <= len(body):
+            raise RequestError(
+                400, f"Inference-Header-Content-Length is {header_length}, the body {len(body)} bytes: send the "
+                "length of the JSON header, followed by the tensors' bytes",
+            )  # fmt: skip
+        body, binary = body[:header_length], memoryview(body)[header_length:]
     try:
         request = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -41,7 +58,42 @@ def parse(body: bytes) -> dict:
         raise RequestError(400, "the body is nested too deeply or holds a number too large to read") from None
     if not isinstance(request, dict) or not isinstance(request.get("inputs"), list) or not request["inputs"]:
         raise RequestError(400, 'the request needs "inputs": a list of {"name", "datatype", "shape", "data"}')
+    if "id" in request and type(request["id"]) is not str:
+        raise RequestError(400, f'"id" must be a string, not {shown(request["id"])}: e.g. "id": "request-1"')
+    if request.get("parameters") is not None and type(request["parameters"]) is not dict:
+        raise RequestError(400, f'"parameters" must be an object, not {shown(request["parameters"])}')
+    if header_length is not None:
+        _binary_inputs(request["inputs"], binary)
     return request
+
+
+def _binary_inputs(inputs: list, binary: memoryview) -> None:
+    """Give each input that names its ``binary_data_size`` its bytes (in order) as an array of its datatype."""
+    import numpy
+
+    offset = 0
+    for item in inputs:
+        parameters = item.get("parameters") if type(item) is dict else None
+        if type(parameters) is not dict or "binary_data_size" not in parameters:
+            continue
+        name, size, datatype = item.get("name"), parameters["binary_data_size"], item.get("datatype")
+        if type(size) is not int or size < 0:
+            raise RequestError(400, f'input {shown(name)} has "binary_data_size" {shown(size)}: a number of bytes')
+        if "data" in item:
+            raise RequestError(400, f'input {shown(name)} has both "data" and "binary_data_size": send one')
+        if type(datatype) is not str or datatype not in datatypes.NUMERIC:
+            raise RequestError(422, f"input {shown(name)} has datatype {shown(datatype)}: binary data must be numbers")
+        dtype = numpy.dtype(datatypes.DATATYPES[datatype]).newbyteorder("<")
+        chunk = binary[offset : offset + size]
+        if len(chunk) != size or size % dtype.itemsize:
+            raise RequestError(
+                400, f"input {shown(name)} says {size} bytes of {datatype}: the body holds {len(chunk)} more, and each "
+                f"value takes {dtype.itemsize}",
+            )  # fmt: skip
+        item["data"] = numpy.frombuffer(chunk, dtype=dtype)
+        offset += size
+    if offset != len(binary):
+        raise RequestError(400, f"the body holds {len(binary) - offset} bytes after the tensors its header describes")
 
 
 def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
@@ -49,13 +101,20 @@ def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
         raise RequestError(400, f"each input must be an object with name, datatype, shape and data; got {shown(item)}")
     name, datatype, shape, data = item.get("name"), item.get("datatype"), item.get("shape"), item.get("data")
     if type(name) is not str:
-        raise RequestError(400, f"an input has no name: name it (expected {expected})")
+        said = "has no name" if name is None else f'has "name" {shown(name)}, not a string'
+        raise RequestError(400, f"an input {said}: name it (expected {expected})")
     if type(shape) is not list or not all(type(size) is int and size >= 0 for size in shape):
-        raise RequestError(400, f"input {shown(name)} needs a shape: a list of sizes, such as [1]")
+        raise RequestError(400, f'input {shown(name)} needs a shape: "shape" a list of sizes, such as [1]')
+    if type(datatype) is not str:
+        raise RequestError(400, f'input {shown(name)} has "datatype" {shown(datatype)}: a string, such as "FP64"')
     if datatype not in datatypes.NUMERIC:
         raise RequestError(422, f"input {shown(name)} has datatype {shown(datatype)}: the model takes numbers (FP64)")
     if data is None:
-        raise RequestError(400, f"input {shown(name)} has no data")
+        raise RequestError(400, f'input {shown(name)} has no data: send "data", a list of numbers')
+    if type(data) is not list and not hasattr(data, "dtype"):  # a list, or the binary extension's array
+        raise RequestError(400, f'input {shown(name)} has "data" {shown(data)}: send a list of numbers')
+    if item.get("parameters") is not None and type(item["parameters"]) is not dict:
+        raise RequestError(400, f'input {shown(name)} has "parameters" {shown(item["parameters"])}: send an object')
     return name, datatype, shape, data
 
 
@@ -156,18 +215,42 @@ def requested(request: dict, signature: Signature) -> list[str]:
     asked = request.get("outputs")
     if asked is None:
         return names
-    if not isinstance(asked, list) or not all(isinstance(item, dict) and item.get("name") in names for item in asked):
+    if not isinstance(asked, list) or not all(type(item) is dict and type(item.get("name")) is str
+                                              and item["name"] in names for item in asked):  # fmt: skip
         raise RequestError(400, f'outputs may name {", ".join(names)}: e.g. "outputs": [{{"name": "{names[0]}"}}]')
     return [item["name"] for item in asked]
 
 
-def response(model_name: str, version: str, request: dict, outputs: dict[str, Any]) -> dict:
-    """The inference response: each output with its datatype, shape and flat data."""
-    tensors = []
+def binary_outputs(request: dict) -> set[str]:
+    """The outputs the request wants as raw bytes (the binary extension): all with ``binary_data_output``."""
+    wanted = set()
+    if type(request.get("parameters")) is dict and request["parameters"].get("binary_data_output") is True:
+        wanted.add("*")
+    for item in request.get("outputs") or ():
+        parameters = item.get("parameters")
+        if type(parameters) is dict and parameters.get("binary_data") is True:
+            wanted.add(item["name"])
+    return wanted
+
+
+def response(model_name: str, version: str, request: dict, outputs: dict[str, Any],
+             binary: set[str] = frozenset()) -> tuple[dict, list[bytes]]:  # fmt: skip
+    """The inference response (and the raw bytes of its binary outputs, in order).
+
+    Each output has its datatype, shape and flat data; or, for an output in ``binary`` (``*``: all), its size in
+    ``parameters.binary_data_size`` and its little-endian bytes returned apart.
+    """
+    tensors, raw = [], []
     for name, array in outputs.items():
-        data = array.ravel().tolist() if array.dtype.kind != "O" else [str(item) for item in array.ravel()]
-        tensors.append({"name": name, "datatype": datatypes.of(array.dtype), "shape": list(array.shape), "data": data})
+        tensor = {"name": name, "datatype": datatypes.of(array.dtype), "shape": list(array.shape)}
+        if (name in binary or "*" in binary) and array.dtype.kind in "biuf":
+            data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+            tensor["parameters"] = {"binary_data_size": len(data)}
+            raw.append(data)
+        else:
+            tensor["data"] = array.ravel().tolist() if array.dtype.kind != "O" else [str(x) for x in array.ravel()]
+        tensors.append(tensor)
     answer = {"model_name": model_name, "model_version": version, "outputs": tensors}
     if isinstance(request.get("id"), str):
         answer["id"] = request["id"]
-    return answer
+    return answer, raw

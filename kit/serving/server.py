@@ -11,10 +11,13 @@ import signal
 import socket
 import sys
 import tempfile
+import warnings
+from pathlib import Path
 
 from kit import settings
 from kit.errors import ServeError
 from kit.serving import app as application
+from kit.serving import limits
 from kit.serving.model import ServedModel
 from kit.shorten import shown
 
@@ -85,28 +88,41 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(served: ServedModel, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
-          max_body: int = application.MAX_BODY) -> None:  # fmt: skip
+          max_body: int = application.MAX_BODY, token_file: str | os.PathLike | None = None,
+          metrics_need_token: bool = False, audit_log: str | os.PathLike | None = None,
+          audit_outputs: bool = False, batching: bool = True) -> None:  # fmt: skip
     """Serve the model until SIGTERM or Ctrl-C."""
     import uvicorn
 
+    from kit.serving.http import TimedHttpProtocol
+
     check(served, host=host, port=port, workers=workers, max_body=max_body)
+    options = application.Options(
+        max_body=max_body, token_file=Path(token_file).absolute() if token_file else None,
+        metrics_need_token=metrics_need_token, audit_log=Path(audit_log).absolute() if audit_log else None,
+        audit_outputs=audit_outputs, workers=workers, batching=batching,
+    )  # fmt: skip
+    app = application.ServingApp(served, options=options)  # the token file and audit log checked before binding
     sock = bind(host, port)
     address = f"http://{host}:{sock.getsockname()[1]}"
     print(f"serving {served.name} (run {served.run.id}) at {address}/v2/models/{served.name}; metrics at "
           f"{address}/metrics", file=sys.stderr, flush=True)  # fmt: skip
-    options = {"http": "httptools", "loop": "uvloop", "lifespan": "on", "access_log": False, "log_level": "warning",
-               "timeout_graceful_shutdown": GRACE, "server_header": False}  # fmt: skip
+    # uvicorn's websockets-sansio logs an error for a refused handshake; "websockets" refuses cleanly, and warns that
+    # it will be replaced one day (the test of a WebSocket upgrade says when that changes).
+    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")
+    config = {"http": TimedHttpProtocol, "ws": "websockets", "loop": "uvloop", "lifespan": "on", "access_log": False,
+              "log_level": "warning", "timeout_graceful_shutdown": GRACE, "server_header": False,
+              "timeout_keep_alive": limits.KEEP_ALIVE, "limit_concurrency": limits.MAX_CONNECTIONS}  # fmt: skip
     # uvicorn re-raises SIGTERM once it has shut down gracefully; stopping as asked is a success, exit 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if workers == 1:
-        config = uvicorn.Config(application.ServingApp(served, max_body=max_body), **options)
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(uvicorn.Config(app, **config)).run(sockets=[sock])
         return
     os.environ.update({settings.SERVE_RUN_ENV: str(served.run.path.resolve()), settings.SERVE_NAME_ENV: served.name,
-                       settings.SERVE_MAX_BODY_ENV: str(max_body)})  # fmt: skip
+                       **options.to_environment()})  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="kit-metrics-") as metrics:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
         from uvicorn.supervisors import Multiprocess
 
-        config = uvicorn.Config("kit.serving.app:from_environment", factory=True, workers=workers, **options)
-        Multiprocess(config, sockets=[sock]).run()
+        multi = uvicorn.Config("kit.serving.app:from_environment", factory=True, workers=workers, **config)
+        Multiprocess(multi, sockets=[sock]).run()

@@ -167,7 +167,15 @@ def test_deploy_writes_a_kustomize_base(diagnosis, tmp_path):
     result = kit_command("deploy", diagnosis.path, "--image", "diagnosis:1", "-o", tmp_path / "k8s", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     files = sorted(path.name for path in (tmp_path / "k8s").iterdir())
-    assert files == ["deployment.yaml", "hpa.yaml", "kustomization.yaml", "pdb.yaml", "service.yaml"]
+    assert files == [
+        "alerts.yaml",
+        "dashboard.json",
+        "deployment.yaml",
+        "hpa.yaml",
+        "kustomization.yaml",
+        "pdb.yaml",
+        "service.yaml",
+    ]
     deployment = yaml.safe_load((tmp_path / "k8s" / "deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert deployment["spec"]["replicas"] == 2 and container["image"] == "diagnosis:1"

@@ -30,17 +30,28 @@ def trained(tmp_path_factory, kit_image) -> Path:
     return runs
 
 
+class ModelImages(dict):
+    """Model images by run id, each built on first use (the Keras one takes minutes: only the tests that need it)."""
+
+    def __init__(self, trained: Path) -> None:
+        super().__init__()
+        self.trained = trained
+
+    def __missing__(self, run_id: str) -> str:
+        tag = f"kit-model-test:{run_id}-{uuid.uuid4().hex[:6]}"
+        result = build_model_image(self.trained / run_id, tag)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        self[run_id] = tag
+        return tag
+
+
 @pytest.fixture(scope="session")
 def model_images(trained, docker_client) -> Iterator[dict[str, str]]:
-    """The model images of both runs, by run id; their tags removed at the end (their layers stay cached)."""
-    tags = {}
-    for run_id in ("diagnosis", "digits"):
-        tag = f"kit-model-test:{run_id}-{uuid.uuid4().hex[:6]}"
-        result = build_model_image(trained / run_id, tag)
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        tags[run_id] = tag
-    yield tags
-    for tag in tags.values():
+    """The model images of both runs, by run id, built when first asked for; their tags removed at the end (their
+    layers stay cached)."""
+    images = ModelImages(trained)
+    yield images
+    for tag in images.values():
         try:
             docker_client.images.remove(tag)
         except docker.errors.APIError:

@@ -28,8 +28,9 @@ def manifests(trained, kit_image, image) -> dict[str, dict]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     found = {}
-    for path in sorted((trained / "k8s").glob("*.yaml")):
-        manifest = yaml.safe_load(path.read_text())
+    kustomization = yaml.safe_load((trained / "k8s" / "kustomization.yaml").read_text())
+    for name in [*kustomization["resources"], "kustomization.yaml"]:  # alerts.yaml is Prometheus', not Kubernetes'
+        manifest = yaml.safe_load((trained / "k8s" / name).read_text())
         found[manifest["kind"]] = manifest
     return found
 
@@ -61,6 +62,19 @@ def test_the_deployment_asks_for_what_a_service_needs(manifests):
     assert manifests["HorizontalPodAutoscaler"]["apiVersion"] == "autoscaling/v2"
     assert manifests["PodDisruptionBudget"]["spec"]["minAvailable"] == 1
     assert manifests["Service"]["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_the_pods_read_their_bearer_tokens_from_a_secret(manifests):
+    pod = manifests["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    assert volumes["tokens"]["secret"] == {"secretName": "train-tabular-model-tokens", "defaultMode": 0o440}
+    assert mounts["tokens"]["readOnly"] is True
+    (variable,) = [item for item in container["env"] if item["name"] == "KIT_SERVE_TOKEN_FILE"]
+    assert variable["value"] == f"{mounts['tokens']['mountPath']}/tokens"
+    probes = {container[probe]["httpGet"]["path"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
+    assert probes <= {"/v2/health/ready", "/v2/health/live"}  # open without a token
 
 
 def test_the_manifests_container_runs_on_the_real_image(manifests, docker_client, image):

@@ -1,0 +1,135 @@
+"""What the production features of `kit serve` (issue 20) cost: this branch against a baseline kit, in one run.
+
+Both serve the same trained diagnosis run in the kit image (one worker, host network, 127.0.0.1 only), the baseline
+from another source tree (default: /work/main, i.e. main before the change), each loaded by wrk with single-row
+requests at 1, 16 and 64 connections, then 1,000-row requests (JSON, and the binary tensor extension). Variants of
+this branch: as is (batching on), --no-batching, with a token file, with an audit log. Prints one line per figure
+and ratios to the baseline; the figures move from run to run on a shared machine: compare the ratios.
+
+    python bench/serve_hardened.py RUNS_DIR [BASELINE_SOURCE]     # RUNS_DIR holds a run `diagnosis`
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KIT_IMAGE = os.environ.get("KIT_IMAGE", "kit:latest")
+SECONDS = int(os.environ.get("KIT_BENCH_SECONDS", "8"))
+TOKEN = "bench-token-0123456789abcdef"
+
+
+def wrk(url: str, body: Path, connections: int, headers: dict[str, str]) -> dict:
+    script = body.with_suffix(f".{len(headers)}.lua")
+    lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+    lines += [f'local f = io.open("{body}", "rb")', 'wrk.body = f:read("*a")', "f:close()"]
+    script.write_text("\n".join(lines) + "\n")
+    threads = min(2, connections)
+    output = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "--latency", "-s",
+                             str(script), url], capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50_ms": ms("50%"),
+            "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0}  # fmt: skip
+
+
+def bodies(run: Path, work: Path) -> dict[str, tuple[Path, dict]]:
+    with open(run / "artifacts/heldout.csv") as file:
+        reader = csv.reader(file)
+        features = next(reader)[:-1]
+        rows = [[float(value) for value in row[:-1]] for row in reader]
+    thousand = (rows * 8)[:1000]
+
+    def v2(data):
+        return {"inputs": [{"name": name, "datatype": "FP64", "shape": [len(data)], "data": [row[i] for row in data]}
+                           for i, name in enumerate(features)]}  # fmt: skip
+
+    binary_inputs = [{"name": name, "datatype": "FP64", "shape": [1000], "parameters": {"binary_data_size": 8000}}
+                     for name in features]  # fmt: skip
+    header = json.dumps({"inputs": binary_inputs}).encode()
+    raw = b"".join(struct.pack("<1000d", *(row[i] for row in thousand)) for i in range(len(features)))
+    found = {}
+    cases = (
+        ("one", json.dumps(v2(rows[:1])).encode(), {}),
+        ("thousand", json.dumps(v2(thousand)).encode(), {}),
+        ("binary", header + raw, {"Inference-Header-Content-Length": str(len(header))}),
+    )
+    for name, body, extra in cases:
+        (work / f"{name}.body").write_bytes(body)
+        found[name] = (work / f"{name}.body", extra)
+    return found
+
+
+def start(name: str, source: Path, runs: Path, work: Path, port: int, *options: str) -> str:
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    subprocess.run(["docker", "run", "-d", "--name", name, "--network", "host", "-v", f"{source}:/src:ro",
+                    "-e", "PYTHONPATH=/src", "-v", f"{runs}:/runs:ro", "-v", f"{work}:/work", KIT_IMAGE,
+                    "kit", "serve", "/runs/diagnosis", "--port", str(port), *options],
+                   check=True, capture_output=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as response:
+                if response.status == 200:
+                    return url
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{name} did not become ready: {subprocess.run(['docker', 'logs', name], capture_output=True)}")
+
+
+def main() -> None:
+    runs = Path(sys.argv[1]).resolve()
+    baseline = Path(sys.argv[2] if len(sys.argv) > 2 else "/work/main").resolve()
+    work = Path(tempfile.mkdtemp(prefix="server-bench-"))
+    work.chmod(0o777)
+    (work / "tokens").write_text(TOKEN + "\n")
+    (work / "tokens").chmod(0o644)
+    found = bodies(runs / "diagnosis", work)
+    variants = {
+        "baseline": (baseline, [], {}),
+        "branch": (ROOT, [], {}),
+        "no-batching": (ROOT, ["--no-batching"], {}),
+        "token": (ROOT, ["--token-file", "/work/tokens"], {"Authorization": f"Bearer {TOKEN}"}),
+        "audit": (ROOT, ["--audit-log", "/work/audit.jsonl"], {}),
+    }
+    results: dict[str, dict] = {}
+    for port, (variant, (source, options, headers)) in enumerate(variants.items(), start=18601):
+        name = f"server-bench-{variant}"
+        url = start(name, source, runs, work, port, *options) + "/v2/models/train_tabular/infer"
+        try:
+            for connections in (1, 16, 64):
+                results[f"{variant} 1 row c{connections}"] = wrk(url, found["one"][0], connections, headers)
+            if variant in ("baseline", "branch"):
+                results[f"{variant} 1000 rows c4"] = wrk(url, found["thousand"][0], 4, headers)
+            if variant == "branch":
+                path, extra = found["binary"]
+                results[f"{variant} 1000 rows binary c4"] = wrk(url, path, 4, {**headers, **extra})
+        finally:
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    for key, figures in results.items():
+        variant, _, case = key.partition(" ")
+        base = results.get(f"baseline {case}") or results.get("baseline 1000 rows c4")
+        ratio = figures["rps"] / base["rps"] if base else float("nan")
+        print(f"{key:32s} {figures['rps']:9.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms"
+              f"  errors {figures['errors']:5d}  x{ratio:.2f} of baseline")  # fmt: skip
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"results: {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
