@@ -35,7 +35,12 @@ def _iso(seconds: float) -> str:
 
 
 def execute(
-    plan: Plan, *, progress: bool = False, slots: Slots | None = None, stop: threading.Event | None = None
+    plan: Plan,
+    *,
+    progress: bool = False,
+    slots: Slots | None = None,
+    stop: threading.Event | None = None,
+    worker: dict[str, str] | None = None,
 ) -> Run:
     """Run the plan and record it; return the run.
 
@@ -44,7 +49,8 @@ def execute(
     complete and visible. Raises RunIdTaken or RunsDirError, with nothing written, when the record cannot be
     started; RunIdTaken also when another attempt at a retryable plan recorded it first (this one's is removed);
     RunNotStarted, with nothing written, when ``stop`` was set before the first cell ran. ``slots`` limits how
-    many runs execute cells at once (see :class:`kit.running.kernel.Slots`).
+    many runs execute cells at once (see :class:`kit.running.kernel.Slots`). ``worker`` says which machine of a
+    cluster ran it (a Dask worker's address and host): environment.json keeps it as ``worker``.
     """
     env = environment(plan.invocation.cwd)
     reservation = store.reserve(plan.runs_dir, plan.run_id, plan.notebook.path.stem, retryable=plan.retryable)
@@ -67,6 +73,8 @@ def execute(
     resources = watch.close()
     invocation = plan.invocation
     ran_on = {**env, "threads": invocation.threads.to_dict(), "hash_seed": invocation.hash_seed}
+    if worker is not None:
+        ran_on["worker"] = worker
     problems = store.complete(record, plan.notebook.node, ran_on)
     if problems and found is None:
         status, found = RunStatus.FAILED, Failure("RecordError", "; ".join(problems)[: failure.MAX_EVALUE])
