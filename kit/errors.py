@@ -350,6 +350,14 @@ class SchedulerError(KitError):
         )
 
 
+class ClusterError(KitError):
+    """The Dask cluster answers but cannot run the sweep as it is (no workers, another kit): nothing was written."""
+
+    def __init__(self, address: str, problem: str, fix: str) -> None:
+        self.address, self.problem = address, problem
+        super().__init__(f"the Dask cluster at {shown(address)} cannot run this sweep: {problem}: {fix}")
+
+
 class SweepNotFound(KitError):
     """No sweep by that id or path."""
 

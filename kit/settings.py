@@ -40,6 +40,11 @@ SERVE_NO_BATCHING_ENV = "KIT_SERVE_NO_BATCHING"
 SERVE_TOKEN_FILE_ENV = "KIT_SERVE_TOKEN_FILE"
 SERVE_AUDIT_LOG_ENV = "KIT_SERVE_AUDIT_LOG"
 
+#: ``kit sweep --scheduler``: seconds to wait for a first Dask worker (default 60), and the largest record in MB a
+#: worker sends back to the client when they share no disk (default 2048; see kit.sweeping.shipping).
+DASK_WAIT_ENV = "KIT_DASK_WAIT"
+DASK_MAX_RECORD_MB_ENV = "KIT_DASK_MAX_RECORD_MB"
+
 #: Set by Kubernetes in each pod of an Indexed Job: which completion, here which point of a sweep, the pod is.
 JOB_INDEX_ENV = "JOB_COMPLETION_INDEX"
 

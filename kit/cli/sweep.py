@@ -57,16 +57,19 @@ def sweep() -> None:
 @click.option(
     "--scheduler",
     metavar="tcp://HOST:8786",
-    help="Run the points on this Dask scheduler's workers (the kit image, sharing the runs directory).",
+    help="Run the points on this Dask scheduler's workers (the kit image).",
 )
+@click.option("--dask-mode", type=click.Choice(["auto", "shared", "ship"]), default="auto", show_default=True,
+              help="With --scheduler: the workers share the runs directory (shared), or each point and its record "
+                   "travel through the scheduler (ship); auto asks the workers.")  # fmt: skip
 @click.option("--resume", "resumed", metavar="SWEEP",
               help="Run again the points of SWEEP that have no succeeded run, where it ran (its --scheduler) unless "
                    "--workers N (here) or --scheduler says otherwise.")  # fmt: skip
 @click.option("--emit-k8s", "k8s_dir", metavar="DIR", help="Write the sweep as a Kubernetes Indexed Job into DIR.")
 @click.option("--k8s-image", help="The image the Job's pods run [default: kit:latest].")
 @click.option("--k8s-claim", help="The PersistentVolumeClaim the pods write runs to [default: kit-runs].")
-def start(notebook, pairs, files, workers, threads, timeout, runs_dir, scheduler, resumed, k8s_dir, k8s_image,
-          k8s_claim) -> None:  # fmt: skip
+def start(notebook, pairs, files, workers, threads, timeout, runs_dir, scheduler, dask_mode, resumed, k8s_dir,
+          k8s_image, k8s_claim) -> None:  # fmt: skip
     """Run NOTEBOOK at every point of a grid: each point is a recorded run; the last line is the sweep's folder.
 
     \b
@@ -87,7 +90,7 @@ def start(notebook, pairs, files, workers, threads, timeout, runs_dir, scheduler
         if given:
             raise GridError(f"--resume runs the sweep's points as they were given: leave out {', '.join(given)}")
         _echo_path(lambda: driver.resume(resumed, workers=workers, runs_dir=runs_dir, scheduler=scheduler,
-                                         progress=True))  # fmt: skip
+                                         dask_mode=dask_mode, progress=True))  # fmt: skip
         return
     if notebook is None:
         raise GridError("pass the NOTEBOOK to sweep (kit sweep NOTEBOOK -p NAME V1,V2), or --resume SWEEP")
@@ -106,7 +109,8 @@ def start(notebook, pairs, files, workers, threads, timeout, runs_dir, scheduler
             echo_path(path)
         return
     _echo_path(lambda: driver.sweep(checked, grid, workers=workers, threads=threads, timeout=timeout,
-                                    runs_dir=runs_dir, scheduler=scheduler, progress=True))  # fmt: skip
+                                    runs_dir=runs_dir, scheduler=scheduler, dask_mode=dask_mode,
+                                    progress=True))  # fmt: skip
 
 
 def _echo_path(run_sweep) -> None:

@@ -94,6 +94,9 @@ class SweepInfo(codec.Encodable):
     #: How many points ran at once, here (``workers``) or on a Dask cluster (``scheduler``).
     workers: int | None = None
     scheduler: str | None = None
+    #: On a Dask cluster: ``shared`` (the workers wrote the records on a shared volume) or ``ship`` (each point's
+    #: record came back to the client, which wrote it); ``auto`` until the cluster was asked.
+    dask_mode: str | None = None
     kit: str = "unknown"
     ended: str | None = None
     #: Fields this version does not know (written by a newer kit): kept as they were.

@@ -37,7 +37,12 @@ def _iso(seconds: float) -> str:
 
 
 def execute(
-    plan: Plan, *, progress: bool = False, slots: Slots | None = None, stop: threading.Event | None = None
+    plan: Plan,
+    *,
+    progress: bool = False,
+    slots: Slots | None = None,
+    stop: threading.Event | None = None,
+    worker: dict[str, str] | None = None,
 ) -> Run:
     """Run the plan and record it; return the run.
 
@@ -49,7 +54,8 @@ def execute(
     also when another attempt at a retryable plan recorded it first (this one's is removed); RecordNotKept when the
     runs directory filled up or turned read-only during the run (see :mod:`.room`); RunNotStarted, with nothing
     written, when ``stop`` was set before the first cell ran. ``slots`` limits how many runs execute cells at once
-    (see :class:`kit.running.kernel.Slots`).
+    (see :class:`kit.running.kernel.Slots`). ``worker`` says which machine of a cluster ran it (a Dask
+    worker's address and host): environment.json keeps it as ``worker``.
     """
     env = environment(plan.invocation.cwd)
     reservation = store.reserve(plan.runs_dir, plan.run_id, plan.notebook.path.stem, retryable=plan.retryable)
@@ -65,6 +71,8 @@ def execute(
     )
     watch = Watch(slots, stop)
     status, found = _run(plan, record, info, progress, watch)
+    if worker is not None:
+        env = {**env, "worker": worker}
     with stopping.deferred() as signals:
         if status is None:  # a sweep stopped before this run's first cell: it never ran, so it leaves nothing
             watch.close()

@@ -45,6 +45,7 @@ def sweep(
     timeout: float | None = None,
     runs_dir: str | os.PathLike | None = None,
     scheduler: str | None = None,
+    dask_mode: str = "auto",
     progress: bool = False,
 ) -> Sweep:
     """Run ``notebook`` at every point of ``grid`` (a Grid, or parameter names and their lists of values).
@@ -53,11 +54,13 @@ def sweep(
     Raises KitError before anything is written for a mistake in any point; SweepFailed when points failed and
     SweepInterrupted on Ctrl-C, both after every point's record is complete. ``workers`` points run at once here
     (default: the usable CPUs), or on the Dask cluster at ``scheduler``; each with ``threads`` threads (default:
-    usable CPUs / workers). ``progress`` shows each finished point on stderr.
+    usable CPUs / workers). ``dask_mode``: how the points' files travel to and from the cluster's workers, ``shared``
+    (a volume all see), ``ship`` (sent with each point) or ``auto`` (see :mod:`.dask`). ``progress`` shows each
+    finished point on stderr.
     """
     plan = prepare(notebook, grid, workers=workers, threads=threads, timeout=timeout, runs_dir=runs_dir,
-                   scheduler=scheduler)  # fmt: skip
-    pool = _pool(plan)
+                   scheduler=scheduler, dask_mode=dask_mode)  # fmt: skip
+    plan, pool = _pool(plan)
     where = record.reserve(plan.runs_dir, plan.info.sweep_id)
     with record.held(where, plan.info.sweep_id):
         return execute(plan, where, pool, progress=progress)
@@ -69,6 +72,7 @@ def resume(
     workers: int | None = None,
     runs_dir: str | os.PathLike | None = None,
     scheduler: str | None = None,
+    dask_mode: str = "auto",
     progress: bool = False,
 ) -> Sweep:
     """Run again the points of a sweep that have no succeeded run (each a new run: ``SWEEP.p03.r1``).
@@ -83,7 +87,7 @@ def resume(
         )
     with record.held(found.layout, found.id):
         found = record.reconcile(found)  # runs a killed sweep finished without listing them
-        plan = prepare_resume(found, workers=workers, scheduler=scheduler)
+        plan = prepare_resume(found, workers=workers, scheduler=scheduler, dask_mode=dask_mode)
         if not plan.plans:
             if progress:
                 _say(f"sweep {found.id}: every point has a succeeded run, nothing to resume")
@@ -91,7 +95,8 @@ def resume(
                 found = dataclasses.replace(found, info=dataclasses.replace(found.info, status=SweepStatus.SUCCEEDED))
                 record.write(found.layout, found.info)
             return found
-        return execute(plan, found.layout, _pool(plan), progress=progress)
+        plan, pool = _pool(plan)
+        return execute(plan, found.layout, pool, progress=progress)
 
 
 def emit_kubernetes(
@@ -119,15 +124,19 @@ def emit_kubernetes(
                            claim=claim, runs=settings.runs_dir(runs_dir))  # fmt: skip
 
 
-def _pool(plan: SweepPlan) -> Pool:
-    """The pool of the plan's points: on the Dask cluster at its scheduler (reached now), else here."""
+def _pool(plan: SweepPlan) -> tuple[SweepPlan, Pool]:
+    """The pool of the plan's points, and the plan: on the Dask cluster at its scheduler, else here.
+
+    The cluster is reached and checked now; the plan's record keeps the mode it was decided to run in.
+    """
     if plan.scheduler is None:
         from kit.sweeping.local import LocalPool
 
-        return LocalPool(plan)
+        return plan, LocalPool(plan)
     from kit.sweeping.dask import DaskPool
 
-    return DaskPool(plan).connect()
+    pool = DaskPool(plan).connect()
+    return dataclasses.replace(plan, info=dataclasses.replace(plan.info, dask_mode=pool.mode)), pool
 
 
 def _say(line: str) -> None:

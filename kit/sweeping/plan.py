@@ -34,6 +34,9 @@ from kit.version import __version__
 
 #: More workers than this on one machine is a typo.
 MAX_WORKERS = 256
+#: How a Dask sweep's files travel (:mod:`.dask`): a shared volume, shipped with each point, or found out.
+AUTO, SHARED, SHIP = "auto", "shared", "ship"
+DASK_MODES = (AUTO, SHARED, SHIP)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,17 @@ def check_workers(workers: Any, scheduler: str | None, points: int) -> int | Non
             "workers", f"--workers must be a whole number from 1 to {MAX_WORKERS}, not {shown(workers)}: e.g. 2"
         )
     return min(workers, points)
+
+
+def check_dask_mode(mode: Any, scheduler: str | None) -> str | None:
+    """The Dask mode asked for (None without a scheduler); OptionError for a mode that is not one."""
+    if mode not in DASK_MODES:
+        raise OptionError("dask-mode", f"--dask-mode is one of {', '.join(DASK_MODES)}, not {shown(mode)}")
+    if scheduler is None:
+        if mode != AUTO:
+            raise OptionError("dask-mode", "--dask-mode goes with --scheduler: leave it out for a sweep here")
+        return None
+    return mode
 
 
 def choose_threads(threads: int | None, workers: int | None) -> Threads:
@@ -131,6 +145,7 @@ def prepare(
     timeout: float | None = None,
     runs_dir: str | os.PathLike | None = None,
     scheduler: str | None = None,
+    dask_mode: str = AUTO,
     status: SweepStatus = SweepStatus.RUNNING,
 ) -> SweepPlan:
     """Check everything about a sweep (see :func:`kit.sweeping.sweep`); raise KitError for any mistake.
@@ -139,6 +154,7 @@ def prepare(
     every point at once) and each point gets one thread unless told.
     """
     notebook, grid, points = expand(notebook, grid)
+    dask_mode = check_dask_mode(dask_mode, scheduler)
     if status is SweepStatus.EMITTED:  # a Kubernetes Job: every point at once and one thread each, unless told
         workers = check_workers(workers, None, len(points)) if workers is not None else len(points)
         threads = choose_threads(threads, None)
@@ -162,6 +178,7 @@ def prepare(
         timeout=timeout,
         workers=workers,
         scheduler=scheduler,
+        dask_mode=dask_mode,
         started=now(),
         kit=__version__,
         points=tuple(PointInfo(index, plan.invocation.parameters, (plan.run_id,)) for index, plan in plans.items()),
@@ -169,16 +186,18 @@ def prepare(
     return SweepPlan(info, plans, runs, notebook)
 
 
-def prepare_resume(found: Sweep, *, workers: int | None = None, scheduler: str | None = None) -> SweepPlan:
+def prepare_resume(found: Sweep, *, workers: int | None = None, scheduler: str | None = None,
+                   dask_mode: str = AUTO) -> SweepPlan:  # fmt: skip
     """The points of ``found`` that have no succeeded run, prepared again (each a new run: ``SWEEP.p03.r1``).
 
     They keep the sweep's thread count and timeout and run the notebook the sweep prepared (NotebookChanged when it
     changed since), on the Dask scheduler the sweep ran on unless ``workers`` (here) or another ``scheduler`` is
-    given. The plan's record lists them pending again; it may have no point to run.
+    given (``dask_mode`` as for a new sweep). The plan's record lists them pending again; it may have no point to run.
     """
     info = found.info
     if scheduler is None and workers is None:
         scheduler = info.scheduler
+    dask_mode = check_dask_mode(dask_mode, scheduler)
     notebook = notebooks.load(info.notebook_path)
     if sha256(notebook.path) != info.notebook_sha256:
         raise NotebookChanged(notebook.path, "changed since the sweep prepared it (its points would differ)")
@@ -190,7 +209,8 @@ def prepare_resume(found: Sweep, *, workers: int | None = None, scheduler: str |
     for index, point in todo.items():
         runs = point.runs if ids[index] in point.runs else (*point.runs, ids[index])
         info = info.with_point(dataclasses.replace(point, runs=runs, status=PointStatus.PENDING, message=None))
-    info = dataclasses.replace(info, status=SweepStatus.RUNNING, ended=None, workers=workers, scheduler=scheduler)
+    info = dataclasses.replace(info, status=SweepStatus.RUNNING, ended=None, workers=workers, scheduler=scheduler,
+                               dask_mode=dask_mode)  # fmt: skip
     return SweepPlan(info, plans, found.runs_dir, notebook)
 
 

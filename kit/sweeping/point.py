@@ -45,8 +45,12 @@ def recorded(index: int, run: Run) -> Outcome:
     return Outcome(index, PointStatus(run.status.value), run.id, failure, run.info.duration_s)
 
 
-def run(index: int, plan: Plan, *, slots: Slots | None = None, stop: threading.Event | None = None) -> Outcome:
-    """Run one point's plan (its ``run_id`` given, retryable) unless its record exists; never raises for a run."""
+def run(index: int, plan: Plan, *, slots: Slots | None = None, stop: threading.Event | None = None,
+        worker: dict[str, str] | None = None) -> Outcome:  # fmt: skip
+    """Run one point's plan (its ``run_id`` given, retryable) unless its record exists; never raises for a run.
+
+    ``worker``: the cluster's machine that runs it, recorded (see :func:`kit.running.execute`).
+    """
     existing = plan.runs_dir / plan.run_id
     if existing.is_dir():
         try:
@@ -56,7 +60,7 @@ def run(index: int, plan: Plan, *, slots: Slots | None = None, stop: threading.E
     if stop is not None and stop.is_set():
         return Outcome(index, PointStatus.PENDING)
     try:
-        return recorded(index, execute(plan, slots=slots, stop=stop))
+        return recorded(index, execute(plan, slots=slots, stop=stop, worker=worker))
     except RunError as error:  # failed or interrupted, and recorded (unless the runs directory could not keep it)
         if error.run_dir is None:
             return Outcome(index, PointStatus.ERROR, None, str(error))
@@ -101,10 +105,10 @@ class Job(codec.Encodable):
         return dataclasses.replace(plan, retryable=True)
 
 
-def run_job(job: Job, *, stop: threading.Event | None = None) -> Outcome:
+def run_job(job: Job, *, stop: threading.Event | None = None, worker: dict[str, str] | None = None) -> Outcome:
     """Prepare and run a point on this machine; a point that cannot be prepared here is an error outcome."""
     try:
         plan = job.plan()
     except KitError as error:
         return Outcome(job.index, PointStatus.ERROR, None, str(error))
-    return run(job.index, plan, stop=stop)
+    return run(job.index, plan, stop=stop, worker=worker)

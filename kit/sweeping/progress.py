@@ -46,6 +46,8 @@ class Progress:
 
     def opening(self, info: SweepInfo, runs: Path) -> str:
         where = f"on {info.scheduler}" if info.scheduler else f"{info.workers} at a time"
+        if info.dask_mode == "ship":
+            where += ", each point shipped to its worker and its record back"
         threads = info.threads.intra_op
         return (f"sweep {info.sweep_id}: {self.total} points of {info.notebook}, {where}, {threads} "
                 f"thread{'s' if threads > 1 else ''} each; runs in {runs}")  # fmt: skip

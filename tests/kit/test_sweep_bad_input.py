@@ -318,6 +318,24 @@ CASES = [
         "tcp://127.0.0.1:1",
         message="--workers is for sweeps on this machine",
     ),  # fmt: skip
+    case("dask-mode-without-scheduler", *RUN, "--dask-mode", "ship", message="--dask-mode goes with --scheduler"),
+    case("dask-mode-unknown", *RUN, "--dask-mode", "nfs", message="'nfs' is not one of 'auto', 'shared', 'ship'"),
+    case(
+        "dask-wait-text",
+        *RUN,
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        env={"KIT_DASK_WAIT": "soon"},
+        message="KIT_DASK_WAIT must be a number of seconds above 0, not 'soon'",
+    ),
+    case(
+        "dask-max-record-0",
+        *RUN,
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        env={"KIT_DASK_MAX_RECORD_MB": "0"},
+        message="KIT_DASK_MAX_RECORD_MB must be a whole number of megabytes above 0, not '0'",
+    ),
     case("threads-0", *RUN, "--threads", "0", message="--threads must be a whole number from 1 to 4096"),
     case("timeout-0", *RUN, "--timeout", "0", message="--timeout must be a number of seconds above 0"),
     case(
