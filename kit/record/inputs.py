@@ -246,7 +246,7 @@ def fold(journal: Path) -> tuple[list[Input], list[str]]:
         path = event.get("abs")
         if "wrote" in event and isinstance(path, str):
             written.add(path)
-        elif "read" in event and isinstance(path, str) and path not in files:
+        if "read" in event and isinstance(path, str) and path not in files:
             first = event.get("stat")
             files[path] = _Seen(
                 given=str(event["read"]),
@@ -254,11 +254,10 @@ def fold(journal: Path) -> tuple[list[Input], list[str]]:
                 declared=bool(event.get("declared")),
                 written=path in written,
                 kind=str(event.get("type") or "file"),
-                note=event.get("note") if isinstance(event.get("note"), str) else None,
             )
-        elif "hashed" in event and path in files and isinstance(event.get("sha256"), str):
+        if "hashed" in event and path in files and isinstance(event.get("sha256"), str):  # with the read, or later
             seen = files[path]
-            seen.sha256, seen.hashed, seen.resolved = event["sha256"], event.get("stat"), event.get("resolved")
+            seen.sha256, seen.hashed, seen.resolved = event["sha256"], event.get("hashed_stat"), event.get("resolved")
         elif "unhashed" in event and path in files:
             files[path].note = str(event["unhashed"])
         elif "declared" in event and isinstance(event.get("name"), str):

@@ -140,10 +140,12 @@ class Capture:
         if kind == "directory":
             return  # a folder opened to list it (os.walk, shutil): its files are what is read
         event = {"read": given, "abs": resolved, "stat": record.identity_of(st), "type": kind}
-        self._note({**event, "declared": 1} if declared else event)
+        if declared:
+            event["declared"] = 1
         if kind == "file" and st.st_size <= INLINE_BYTES:
-            self._hash(resolved)  # now: exactly what the notebook is about to read, even if it deletes it next
-        elif kind == "file":
+            event.update(self._hashed(resolved))  # now: what the notebook is about to read, even if it deletes it next
+        self._note(event)
+        if kind == "file" and st.st_size > INLINE_BYTES:
             self._queue.put((resolved, given))
 
     def _note(self, event: dict) -> None:
@@ -159,13 +161,16 @@ class Capture:
             self._hash(item[0])
 
     def _hash(self, resolved: str) -> None:
+        self._note({"abs": resolved, **self._hashed(resolved)})
+
+    @staticmethod
+    def _hashed(resolved: str) -> dict:
+        """A journal event's account of hashing a file: its sha256 and identity then, or why it was not hashed."""
         try:
             sha, identity = record.hash_file(resolved)
         except OSError as error:
-            reason = error.strerror or "not a regular file"
-            self._note({"unhashed": f"cannot be read ({reason}): not hashed", "abs": resolved})
-        else:
-            self._note({"hashed": 1, "abs": resolved, "resolved": resolved, "sha256": sha, "stat": identity})
+            return {"unhashed": f"cannot be read ({error.strerror or 'not a regular file'}): not hashed"}
+        return {"hashed": 1, "resolved": resolved, "sha256": sha, "hashed_stat": identity}
 
     def declare(self, name: str, digest: str) -> None:
         self._note({"declared": 1, "name": name, "digest": digest})
