@@ -1,10 +1,10 @@
 """A model's reference set: a few held-out rows and the model's outputs on them, as the run computed them.
 
 ``kit.save_model(model, reference=rows)`` keeps it beside the model as ``model.reference.npz``; the parity gate
-(``kit parity``, run by ``make model-image`` in the image it built) predicts the same rows in one batch, as the run
-did, and requires every output to be the run's, bit for bit. The outputs are those a server gives
-(:meth:`kit.serving.model.ServedModel.predict`): ``label`` and ``probabilities`` for a classifier, else
-``prediction``. Read back with ``allow_pickle=False``: a reference set holds numbers and text only.
+(``kit parity``, run by ``make model-image`` in the image it built) predicts the same rows block by block, as the
+run did (:mod:`kit.models.predicting`, the server's path too), and requires every output to be the run's, bit for
+bit. The outputs are ``label`` and ``probabilities`` for a classifier, else ``prediction``. Read back with
+``allow_pickle=False``: a reference set holds numbers and text only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.errors import ReferenceSetError
-from kit.models.formats import is_keras
+from kit.models.predicting import Predictor
 from kit.models.signature import Signature
 
 SUFFIX = ".reference.npz"
@@ -51,21 +51,8 @@ def rows_for(signature: Signature, rows: Any):
 
 
 def outputs(model, signature: Signature, rows) -> dict[str, Any]:
-    """What the model gives for ``rows`` in one batch, as a server gives it (the same calls, the same dtypes)."""
-    import warnings
-
-    import numpy
-
-    if is_keras(model):
-        scores = numpy.asarray(model(rows, training=False))
-        if signature.classes is None:
-            return {"prediction": scores.reshape(len(rows), -1)[:, 0].astype(numpy.float64)}
-        return {"label": scores.argmax(axis=1).astype(numpy.int64), "probabilities": scores.astype(numpy.float64)}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        if signature.classes is None:
-            return {"prediction": numpy.asarray(model.predict(rows), dtype=numpy.float64)}
-        return {"label": numpy.asarray(model.predict(rows)), "probabilities": model.predict_proba(rows)}
+    """What the model gives for ``rows``, as a server gives it: the same calls, blocks and dtypes, the same bits."""
+    return Predictor.of(model, signature).predict(rows)
 
 
 def _storable(array):

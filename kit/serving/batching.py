@@ -1,7 +1,7 @@
 """Concurrent small requests predicted together: one call of the model per turn of the event loop, no added wait.
 
 The rows of the requests that arrived together are concatenated, predicted (in blocks of
-:data:`kit.serving.model.BLOCK`, so each row's outputs are the bits it gets alone) and split back. A model whose
+:data:`kit.models.predicting.BLOCK`, so each row's outputs are the bits it gets alone) and split back. A model whose
 outputs depend on a row's position in a block (``ServedModel.bit_identical`` false) is never batched.
 """
 

@@ -1,8 +1,8 @@
 """The parity gate: this model, loaded here, must predict the run's reference set as the run did, bit for bit.
 
-The rows are predicted in one batch, as the run predicted them (the same batch size: the same sums, the same
-bits), through :meth:`kit.serving.model.ServedModel.predict`, the server's own path. ``make model-image`` runs
-``kit parity`` in the image it built and refuses the image when any output differs.
+The rows are predicted block by block as the run predicted them (:mod:`kit.models.predicting`: the same calls of
+the same shapes, the same bits), through :meth:`kit.serving.model.ServedModel.predict`, the server's own path.
+``make model-image`` runs ``kit parity`` in the image it built and refuses the image when any output differs.
 """
 
 from __future__ import annotations

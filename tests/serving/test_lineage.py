@@ -142,3 +142,23 @@ def test_save_model_refuses_a_reference_set_it_cannot_keep(tmp_path, reference, 
     )
     result = kit_command("run", notebook, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("rows", [1, 10, 64, 100, 1000], ids=lambda rows: f"{rows}-rows")
+def test_kit_parity_passes_for_any_number_of_reference_rows(tmp_path, rows):
+    """The notebook computes its reference outputs as the server does (in blocks of 64): any count keeps parity."""
+    notebook = write_notebook(
+        tmp_path / "fit.ipynb",
+        None,
+        "import kit, pandas as pd\nfrom sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.linear_model import LogisticRegression\nfrom sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "X, y = load_breast_cancer(return_X_y=True, as_frame=True)\n"
+        "model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)\n"
+        f"kit.save_model(model, reference=pd.concat([X, X])[:{rows}])",
+    )
+    run = kit.run(notebook, runs_dir=tmp_path / "runs")
+    result = kit_command("parity", run.path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = f"parity: the {rows} reference rows give the run's label, probabilities, bit for bit"
+    assert result.stdout.startswith(said), result.stdout
