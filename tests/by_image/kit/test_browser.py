@@ -39,8 +39,8 @@ from tests.utils.paths import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 TRAINING = "train_tabular.ipynb"
-#: A record of the server's log that is neither a warning nor an error: the server's info and debug lines, and the command the image's start script runs (it says so, as
-#: the Docker Stacks' start-notebook.py does).
+#: A record of the server's log that is neither a warning nor an error: the server's info and debug lines, and
+#: the command the image's start script runs (it says so, as the Docker Stacks' start-notebook.py does).
 QUIET = re.compile(r"\[[ID] |Executing: jupyter lab$")
 #: Upstream warnings of the server that no setting removes, each with the reason. (The others a first session
 #: logged are gone: JupyterLab's build check is off, images/kit/labconfig/page_config.json, and kernels use IPC,
