@@ -11,8 +11,8 @@ from pathlib import Path
 
 from kit.errors import ModelError, ModelNotFound, UntrustedModel
 from kit.record import layout
+from kit.record.hashing import sha256
 from kit.record.jsonfile import read_json
-from kit.record.manifest import sha256
 from kit.record.schema import check_manifest
 
 #: The formats kit saves and loads models in (:func:`kit.save_model` picks one by the model's library).

@@ -16,10 +16,10 @@ from typing import Any
 from kit import settings
 from kit.errors import AmbiguousRef, DamagedRecord, RunNotFound, RunsDirError
 from kit.record import layout, schema
+from kit.record.hashing import sha256
 from kit.record.inputs import Input, read_inputs
 from kit.record.jsonfile import read_json
 from kit.record.layout import RunLayout
-from kit.record.manifest import sha256
 
 
 def _problem(error: OSError | ValueError) -> str:

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from kit import settings
-from kit.record.manifest import sha256
+from kit.record.hashing import sha256
 from kit.running import threads
 from kit.version import __version__
 

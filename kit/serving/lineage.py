@@ -16,8 +16,8 @@ from pathlib import Path
 from kit.errors import KitError, LineageUnavailable
 from kit.models import SUFFIXES
 from kit.record import Run, lineage
+from kit.record.hashing import sha256
 from kit.record.jsonfile import read_json
-from kit.record.manifest import sha256
 from kit.serving.model import open_model
 
 #: A model server answers its metadata in milliseconds; more than this is not one.

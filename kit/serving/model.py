@@ -21,8 +21,8 @@ from kit.models import signature as signatures
 from kit.models.predicting import BLOCK, Predictor
 from kit.models.signature import Signature
 from kit.record import Run, find_run, lineage
+from kit.record.hashing import sha256
 from kit.record.jsonfile import read_json
-from kit.record.manifest import sha256
 
 
 def _model_artifact(run: Run) -> str:

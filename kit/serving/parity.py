@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kit.errors import ModelError, ParityFailed, TamperedModel
 from kit.models import reference
-from kit.record.manifest import sha256
+from kit.record.hashing import sha256
 from kit.serving.model import ServedModel
 from kit.shorten import short
 

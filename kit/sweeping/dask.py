@@ -42,7 +42,7 @@ from typing import Any
 
 from kit import settings
 from kit.errors import ClusterError, KitError, OptionError, SchedulerError
-from kit.record.manifest import sha256
+from kit.record.hashing import sha256
 from kit.record.sweep import PointStatus
 from kit.running import stopping
 from kit.shorten import shown

@@ -19,7 +19,7 @@ from typing import Any
 from kit import settings
 from kit.errors import GridError, KitError, NotebookChanged, OptionError, PointError, UnknownParameter
 from kit.record import sweep as record
-from kit.record.manifest import sha256
+from kit.record.hashing import sha256
 from kit.record.schema import Threads
 from kit.record.store import check_runs_dir
 from kit.record.sweep import PointInfo, PointStatus, Sweep, SweepInfo, SweepStatus

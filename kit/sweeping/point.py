@@ -20,7 +20,7 @@ from typing import Any
 
 from kit.errors import DamagedRecord, KitError, NotebookChanged, RunError, RunIdTaken, RunNotStarted
 from kit.record import Run, codec
-from kit.record.manifest import sha256
+from kit.record.hashing import sha256
 from kit.record.schema import Threads
 from kit.record.sweep import PointStatus, SweepInfo
 from kit.running import Plan, prepare

@@ -27,7 +27,7 @@ from typing import Any
 
 from kit.errors import DamagedRecord, KitError, RunIdTaken
 from kit.record import Run, store
-from kit.record.manifest import CHUNK as READ_CHUNK
+from kit.record.hashing import CHUNK as READ_CHUNK
 from kit.record.schema import Threads
 from kit.record.sweep import PointStatus, SweepInfo
 from kit.running import Plan, prepare

@@ -11,8 +11,9 @@ from kit.errors import ReferenceSetError
 from kit.models import formats, signature
 from kit.models import reference as references
 from kit.record import inputs, lineage
+from kit.record.hashing import sha256
 from kit.record.jsonfile import read_json, write_json
-from kit.record.manifest import content_sha256, sha256
+from kit.record.manifest import content_sha256
 from kit.tracking import inputs as capture
 from kit.tracking.current import artifact_path, current
 from kit.version import __version__

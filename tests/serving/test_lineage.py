@@ -11,7 +11,7 @@ import pytest
 
 import kit
 from kit import settings
-from kit.record.manifest import sha256
+from kit.record.hashing import sha256
 from kit.serving import kubernetes
 from kit.serving.model import open_model
 from tests.utils.commands import kit as kit_command
