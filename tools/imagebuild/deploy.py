@@ -29,6 +29,11 @@ RUN_LABEL, MODEL_LABEL = "io.kit.run.id", "io.kit.model.sha256"
 MODEL_RUN_ENV = "KIT_MODEL_RUN"
 
 
+def caller() -> str:
+    """``docker run --user`` for whoever runs this: the files it reads and writes are theirs."""
+    return f"{os.getuid()}:{os.getgid()}"
+
+
 def image_config(image: str) -> dict:
     """The image's configuration (labels, environment); BuildError when the engine does not have it."""
     said = run_command(
@@ -70,9 +75,9 @@ def deploy(run: Path, image: str, output: Path, log=print) -> list[Path]:
     inside = run_dir_in(image, config)
     if model.has_reference(run):
         reference = (run / "artifacts" / ("model" + model.REFERENCE_SUFFIX)).resolve()
-        mount = f"{reference}:{inside}/artifacts/{reference.name}:ro"
-        fix = "nothing was written; do not deploy it"
-        log(model.run_parity(image, fix, (mount,)))
+        # As the caller, who can read the file (the image's user may not).
+        options = ("--user", caller(), "--volume", f"{reference}:{inside}/artifacts/{reference.name}:ro")
+        log(model.run_parity(image, "nothing was written; do not deploy it", options))
     else:
         log(f"parity gate: skipped, run {run_id} kept no reference set (kit.save_model(model, reference=rows))")
     return write_manifests(image, inside, output)
@@ -89,7 +94,7 @@ def write_manifests(image: str, run_dir: str, output: Path) -> list[Path]:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise BuildError(f"cannot make {output} ({error.strerror}): pass OUT=DIR, a folder you can write") from None
-    command = [engine.client(), "run", "--rm", "--network", "none", "--user", f"{os.getuid()}:{os.getgid()}",
+    command = [engine.client(), "run", "--rm", "--network", "none", "--user", caller(),
                "--volume", f"{output}:{MOUNT}", image,
                "kit", "deploy", run_dir, "--image", image, "--output", MOUNT]  # fmt: skip
     try:

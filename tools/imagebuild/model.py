@@ -115,11 +115,13 @@ def has_reference(run: Path) -> bool:
     return ("model" + REFERENCE_SUFFIX) in _read(run / "manifest.json")
 
 
-def run_parity(image: str, fix: str, mounts: tuple[str, ...] = ()) -> str:
-    """``kit parity`` in ``image``, without network: what it said; BuildError "parity gate: IMAGE refused (...)"."""
-    volumes = [arg for mount in mounts for arg in ("--volume", mount)]
+def run_parity(image: str, fix: str, options: tuple[str, ...] = ()) -> str:
+    """``kit parity`` in ``image``, without network: what it said.
+
+    ``options`` are more ``docker run`` options; a failure is BuildError "parity gate: IMAGE refused (...)".
+    """
     return run_command(
-        [engine.client(), "run", "--rm", "--network", "none", *volumes, image, "kit", "parity"],
+        [engine.client(), "run", "--rm", "--network", "none", *options, image, "kit", "parity"],
         fix,
         failure=f"parity gate: {image} refused",
         timeout=PARITY_TIMEOUT,
