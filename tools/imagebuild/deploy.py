@@ -36,10 +36,12 @@ def caller() -> str:
 
 def image_config(image: str) -> dict:
     """The image's configuration (labels, environment); BuildError when the engine does not have it."""
+    if not engine.image_exists(image):
+        raise BuildError(f"deploy gate: no image {image} here: build it with `make model-image RUN=ID "
+                         f"MODEL_IMAGE={image}`, or `docker pull {image}`")  # fmt: skip
     said = run_command(
         [engine.client(), "image", "inspect", "--format", "{{json .Config}}", image],
-        f"build it with `make model-image RUN=ID MODEL_IMAGE={image}`, or `docker pull {image}`",
-        failure=f"deploy gate: no image {image} here",
+        "check that the Docker engine answers: `docker version`",
         timeout=engine.TIMEOUT,
     )
     return json.loads(said) or {}
@@ -77,7 +79,7 @@ def deploy(run: Path, image: str, output: Path, log=print) -> list[Path]:
         reference = (run / "artifacts" / ("model" + model.REFERENCE_SUFFIX)).resolve()
         # As the caller, who can read the file (the image's user may not).
         options = ("--user", caller(), "--volume", f"{reference}:{inside}/artifacts/{reference.name}:ro")
-        log(model.run_parity(image, "nothing was written; do not deploy it", options))
+        log(model.run_parity(image, "nothing was written", options))
     else:
         log(f"parity gate: skipped, run {run_id} kept no reference set (kit.save_model(model, reference=rows))")
     return write_manifests(image, inside, output)
