@@ -18,9 +18,11 @@ export DEBIAN_MIRROR BUILD_FLAGS
 # `make lab` and `make test` are about (tools/imagebuild/images.py lists them all).
 BUILD := PYTHONPATH=tools $(PYTHON) -m imagebuild
 IMAGE_NAME := kit
-# `make model-image`: the run whose model the image serves, and the image's tag.
+# `make model-image`: the run whose model the image serves, and the image's tag; `make deploy`: where its
+# Kubernetes manifests go.
 RUN ?=
 MODEL_IMAGE ?= model:latest
+OUT ?= deploy/model
 # Tests that run inside the image (kit and the notebooks need its kernels); the others run from the host.
 IMAGE_TESTS := tests/kit tests/notebooks tests/serving
 # A terminal gets an interactive container (Ctrl-C stops it); a script gets plain output.
@@ -28,11 +30,11 @@ TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 # A line printed while such a container runs ends in a carriage return too: docker puts the terminal in raw mode.
 NL := $(if $(TTY),\r\n,\n)
 
-.PHONY: help lab build model-image base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser prometheus lint test bench clean
+.PHONY: help lab build model-image deploy base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser prometheus lint test bench clean
 
 # Each `$(NAME)` in a description is printed as its value (the variables the descriptions name are passed in).
 help: ## list the targets (the default goal)
-	@IMAGE='$(IMAGE)' PORT='$(PORT)' TF_VARIANT='$(TF_VARIANT)' MODEL_IMAGE='$(MODEL_IMAGE)' awk 'BEGIN {FS = ":.*## "} \
+	@IMAGE='$(IMAGE)' PORT='$(PORT)' TF_VARIANT='$(TF_VARIANT)' MODEL_IMAGE='$(MODEL_IMAGE)' OUT='$(OUT)' awk 'BEGIN {FS = ":.*## "} \
 	  /^[a-z-]+:.*## / { text = $$2; \
 	    while (match(text, /\$$\([A-Z_]+\)/)) \
 	      text = substr(text, 1, RSTART - 1) ENVIRON[substr(text, RSTART + 2, RLENGTH - 3)] substr(text, RSTART + RLENGTH); \
@@ -61,6 +63,10 @@ build: ## build the image $(IMAGE) (base image and wheels first, also air-gapped
 model-image: ## build the model image of a run: make model-image RUN=ID (or runs/ID) MODEL_IMAGE=name:tag
 	@[ -n "$(RUN)" ] || { echo "error: pass RUN=ID (or RUN=runs/ID), the run whose model to serve (kit runs lists them)" >&2; exit 2; }
 	$(BUILD) model --run "$(RUN)" --image $(MODEL_IMAGE)
+
+deploy: ## write the Kubernetes manifests of a model image into $(OUT) once it passes the parity gate: make deploy RUN=ID MODEL_IMAGE=name:tag
+	@[ -n "$(RUN)" ] || { echo "error: pass RUN=ID (or RUN=runs/ID), the run whose model image to deploy (kit runs lists them)" >&2; exit 2; }
+	$(BUILD) deploy --run "$(RUN)" --image $(MODEL_IMAGE) --output "$(OUT)"
 
 base: ## make sure the base image is here: pull it, else make it from Debian packages with debootstrap
 	$(BUILD) base --name $(IMAGE_NAME)

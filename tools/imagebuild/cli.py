@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from imagebuild import base, build, images, lock, model, wheelhouse
+from imagebuild import base, build, deploy, images, lock, model, wheelhouse
 from imagebuild.errors import BuildError
 
 EXIT_USAGE = 2
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     model_cmd.add_argument("--image", required=True, help="the tag to give it, e.g. diagnosis:1")
     model_cmd.add_argument("--mirror", default=mirror)
     model_cmd.add_argument("--index-url", default=lock.PYPI, help="where missing wheels are downloaded from")
+    deploy_cmd = commands.add_parser("deploy", help="check a model image against its run, then write its manifests")
+    deploy_cmd.add_argument("--run", required=True, help="the run: its id (in ./runs) or its directory, e.g. runs/ID")
+    deploy_cmd.add_argument("--image", required=True, help="the model image, e.g. registry.example/diagnosis:1")
+    deploy_cmd.add_argument("--output", required=True, type=Path, help="the folder to write the manifests into")
     return parser
 
 
@@ -61,6 +66,10 @@ def run(args: argparse.Namespace) -> None:
             model.find_run(args.run), args.image, mirror=args.mirror, index_url=args.index_url
         )
         print(f"built {args.image} ({variant}): docker run -p 8080:8080 {args.image}")
+    elif args.command == "deploy":
+        for path in deploy.deploy(model.find_run(args.run), args.image, args.output):
+            print(f"wrote {path}")
+        print(f"the manifests of {args.image}: kubectl apply -k {args.output}")
 
 
 def main(argv: list[str] | None = None) -> None:

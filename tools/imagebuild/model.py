@@ -110,23 +110,35 @@ def build_model_image(run: Path, tag: str, log=print, **options) -> str:
     return variant
 
 
+def has_reference(run: Path) -> bool:
+    """Whether the run kept a reference set (kit.save_model(model, reference=rows)) for the parity gate."""
+    return ("model" + REFERENCE_SUFFIX) in _read(run / "manifest.json")
+
+
+def run_parity(image: str, fix: str, options: tuple[str, ...] = ()) -> str:
+    """``kit parity`` in ``image``, without network: what it said.
+
+    ``options`` are more ``docker run`` options; a failure is BuildError "parity gate: IMAGE refused (...)".
+    """
+    return run_command(
+        [engine.client(), "run", "--rm", "--network", "none", *options, image, "kit", "parity"],
+        fix,
+        failure=f"parity gate: {image} refused",
+        timeout=PARITY_TIMEOUT,
+    )
+
+
 def parity_gate(run: Path, tag: str, log=print) -> None:
     """Run ``kit parity`` in the image just built: it must predict the run's reference set as the run did.
 
     Bit for bit; else the tag is removed and BuildError says why. A run that kept no reference set is not checked.
     """
-    if ("model" + REFERENCE_SUFFIX) not in _read(run / "manifest.json"):
+    if not has_reference(run):
         log(f"parity gate: skipped, run {run.name} kept no reference set (kit.save_model(model, reference=rows))")
         return
-    docker = engine.client()
     try:
-        said = run_command(
-            [docker, "run", "--rm", "--network", "none", tag, "kit", "parity"],
-            f"the image predicts otherwise than run {run.name}: it was removed; do not ship it",
-            failure=f"parity gate: {tag} refused",
-            timeout=PARITY_TIMEOUT,
-        )
+        said = run_parity(tag, f"the image predicts otherwise than run {run.name}: it was removed; do not ship it")
     except BuildError:
-        run_command([docker, "image", "rm", tag], "", timeout=120)
+        run_command([engine.client(), "image", "rm", tag], "", timeout=120)
         raise
     log(said)
