@@ -260,8 +260,11 @@ ANOTHER_LOCK = ("echo 'numpy==0.0.0' >> /etc/kit/requirements.lock && exec dask 
     ],
 )
 def test_a_worker_of_another_kit_or_lock_is_one_error_before_any_point_runs(lone_scheduler, script, user, message):
+    # Started as root, the image's start.sh becomes jovyan (as the Docker Stacks do) unless NB_UID=0 keeps root.
+    environment = {"NB_UID": "0"} if user == "root" else {}
     worker = lone_scheduler.containers.start(["bash", "-c", script.format(address=lone_scheduler.address)],
-                                             network=lone_scheduler.network, ports={}, user=user)  # fmt: skip
+                                             network=lone_scheduler.network, ports={}, user=user,
+                                             environment=environment)  # fmt: skip
     wait_for(lambda: "Registered to" in worker.logs().decode(), 60, "the worker", worker)
     code, _, stderr = finished(lone_scheduler.sweep("-p", "x", "0,1"))
     assert code == 2, stderr[-3000:]
