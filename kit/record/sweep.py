@@ -198,8 +198,8 @@ def reconcile(found: Sweep) -> Sweep:
     """The sweep with each point's runs and status taken from the run records that exist.
 
     A sweep killed before it rewrote sweep.json (it does so every half second) leaves points whose finished runs it
-    does not list: ``kit sweep --resume`` reconciles first, so those are not run again and the record agrees with its
-    runs.
+    does not list, or lists with the status they had before they ran (a point's first run id is listed from the
+    start): ``kit sweep --resume`` reconciles first, so those are not run again and the record agrees with its runs.
     """
     info, total = found.info, len(found.info.points)
     try:
@@ -215,14 +215,13 @@ def reconcile(found: Sweep) -> Sweep:
             return int(match.group(1) or 0) if match else -1
 
         runs = tuple(sorted({*point.runs, *(name for name in names if attempts.fullmatch(name))}, key=attempt))
-        if runs == point.runs:
-            continue
         updated = dataclasses.replace(point, runs=runs)
-        run = found.run_of(updated)
+        run = found.run_of(updated)  # the status too: a point's first run is listed before it runs
         if isinstance(run, Run) and run.id == runs[-1]:
             failure = run.info.failure.describe() if run.info.failure else None
             updated = dataclasses.replace(updated, status=PointStatus(run.status.value), message=failure)
-        info = info.with_point(updated)
+        if updated != point:
+            info = info.with_point(updated)
     return dataclasses.replace(found, info=info)
 
 

@@ -346,7 +346,10 @@ def test_a_sweep_killed_with_kill_9_shows_abandoned_points_and_resumes(case):
     case.unchanged()
 
 
-def test_resume_reconciles_a_sweep_record_that_missed_a_finished_point(case):
+# What sweep.json says of a point whose run finished in the half second before a kill: its first run id is listed
+# from the start (the run may be listed as pending); a record that lost the id is reconciled too.
+@pytest.mark.parametrize("listed", [True, False], ids=["run-listed-pending", "run-not-listed"])
+def test_resume_reconciles_a_sweep_record_that_missed_a_finished_point(case, listed):
     notebook = write_notebook(case.work / "s.ipynb", "seed = 0", "print(seed)")
     result = kit("sweep", notebook, "-p", "seed", "0,1,2", "--workers", "1", "--threads", "1", cwd=case.work)
     assert result.returncode == 0, result.stderr
@@ -354,7 +357,7 @@ def test_resume_reconciles_a_sweep_record_that_missed_a_finished_point(case):
     record = read(path)
     finished = record["points"][0]["runs"][0]
     record["status"] = "running"  # as a kill in the half second before sweep.json is rewritten leaves it
-    record["points"][0] = {**record["points"][0], "runs": [], "status": "pending"}
+    record["points"][0] = {**record["points"][0], "runs": [finished] if listed else [], "status": "pending"}
     path.write_text(json.dumps(record))
     resumed = kit("sweep", "--resume", record["sweep_id"], cwd=case.work)
     assert resumed.returncode == 0 and "error:" not in resumed.stderr, resumed.stderr
