@@ -20,7 +20,13 @@ def test_defaults_reach_their_targets(diagnosis, regression, digits):
     assert diagnosis.metrics["accuracy"] >= 0.95 and diagnosis.metrics["roc_auc"] >= 0.95
     assert regression.metrics["r2"] >= 0.40
     assert digits.metrics["accuracy"] >= 0.95 and digits.metrics["loss"] < 0.5
-    assert set(diagnosis.manifest) == {"model.skops", "model.signature.json", "heldout.csv"}
+    assert set(diagnosis.manifest) == {
+        "model.skops",
+        "model.signature.json",
+        "model.lineage.json",
+        "model.reference.npz",
+        "heldout.csv",
+    }
     assert set(digits.manifest) == {"model.keras", "model.signature.json", "heldout.npy", "heldout_labels.npy"}
 
 
