@@ -27,7 +27,14 @@ def test_defaults_reach_their_targets(diagnosis, regression, digits):
         "model.reference.npz",
         "heldout.csv",
     }
-    assert set(digits.manifest) == {"model.keras", "model.signature.json", "heldout.npy", "heldout_labels.npy"}
+    assert set(digits.manifest) == {
+        "model.keras",
+        "model.signature.json",
+        "model.lineage.json",
+        "model.reference.npz",
+        "heldout.npy",
+        "heldout_labels.npy",
+    }
 
 
 @pytest.mark.parametrize(
