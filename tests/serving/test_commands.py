@@ -34,13 +34,20 @@ def tamper(path):
     ("damage", "message"),
     [
         pytest.param(lambda run: tamper(run / "artifacts" / "model.skops"), "was changed after its run", id="tampered"),
-        pytest.param(lambda run: (run / "artifacts" / "model.skops").unlink(), "no model file", id="model-deleted"),
+        # The record is checked against its manifest first (issue 18): a file missing or added is a damaged record.
+        pytest.param(
+            lambda run: (run / "artifacts" / "model.skops").unlink(),
+            "artifacts/model.skops is missing",
+            id="model-deleted",
+        ),  # fmt: skip
         pytest.param(
             lambda run: tamper(run / "artifacts" / "model.signature.json"),
             "was changed after its run",
             id="signature-tampered",
         ),  # fmt: skip
-        pytest.param(lambda run: (run / "manifest.json").write_text("{}"), "no model file", id="no-model-in-manifest"),
+        pytest.param(
+            lambda run: (run / "manifest.json").write_text("{}"), "was added after its run", id="no-model-in-manifest"
+        ),  # fmt: skip
         pytest.param(lambda run: (run / "status.json").write_text("{"), "is damaged: status.json", id="damaged-record"),
     ],
 )
