@@ -27,7 +27,7 @@ from kit.running import Notebook
 from kit.running.stopping import cause, terminated
 from kit.sweeping import kubernetes
 from kit.sweeping.grid import Grid
-from kit.sweeping.plan import SweepPlan, now, prepare, prepare_resume
+from kit.sweeping.plan import AUTO, SweepPlan, now, prepare, prepare_resume
 from kit.sweeping.point import Outcome
 from kit.sweeping.pool import Pool
 from kit.sweeping.progress import Progress
@@ -45,7 +45,7 @@ def sweep(
     timeout: float | None = None,
     runs_dir: str | os.PathLike | None = None,
     scheduler: str | None = None,
-    dask_mode: str = "auto",
+    dask_mode: str = AUTO,
     progress: bool = False,
 ) -> Sweep:
     """Run ``notebook`` at every point of ``grid`` (a Grid, or parameter names and their lists of values).
@@ -72,7 +72,7 @@ def resume(
     workers: int | None = None,
     runs_dir: str | os.PathLike | None = None,
     scheduler: str | None = None,
-    dask_mode: str = "auto",
+    dask_mode: str = AUTO,
     progress: bool = False,
 ) -> Sweep:
     """Run again the points of a sweep that have no succeeded run (each a new run: ``SWEEP.p03.r1``).

@@ -16,15 +16,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from tests.utils.cells import cell
 from tests.utils.containers import Containers, wait_for
 
 SHARED = "/shared"
-
-
-def cell(source: str, *tags: str) -> dict:
-    """A code cell as nbformat writes it (the host has no nbformat)."""
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": list(tags)}, "outputs": [],
-            "source": source}  # fmt: skip
 
 
 #: Each point says which worker ran it, logs that it started, then waits for go.txt.

@@ -19,15 +19,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from tests.utils.cells import cell
 from tests.utils.containers import Containers, wait_for
 
 CLIENT = "/home/jovyan/client"
-
-
-def cell(source: str, *tags: str) -> dict:
-    """A code cell as nbformat writes it (the host has no nbformat)."""
-    return {"cell_type": "code", "execution_count": None, "metadata": {"tags": list(tags)}, "outputs": [],
-            "source": source}  # fmt: skip
 
 
 #: Deterministic results from x (metrics, an array, printed output); it sleeps ``pause`` seconds and can write an
