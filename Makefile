@@ -30,7 +30,7 @@ TTY := $(shell [ -t 0 ] && echo --interactive --tty)
 # A line printed while such a container runs ends in a carriage return too: docker puts the terminal in raw mode.
 NL := $(if $(TTY),\r\n,\n)
 
-.PHONY: help lab build model-image deploy base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser prometheus lint test bench clean
+.PHONY: help lab build model-image deploy base wheelhouse lock check-lock venv devcontainer-cli hub-proxy browser prometheus lint test test-host test-image bench clean
 
 # Each `$(NAME)` in a description is printed as its value (the variables the descriptions name are passed in).
 help: ## list the targets (the default goal)
@@ -120,8 +120,14 @@ prometheus: ## install Debian's prometheus (the server and promtool) for the ale
 lint: venv ## check style with ruff and kit's layers with import-linter (also part of make test)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && PYTHONPATH=. $(VENV)/bin/lint-imports
 
-test: build venv devcontainer-cli hub-proxy browser prometheus ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it
+test: build venv devcontainer-cli hub-proxy browser prometheus ## build the image and run every test: image, devcontainer and tooling from here, kit and notebooks inside it (the two halves side by side)
+	@echo "running test-host and test-image side by side: each prints its output when it ends"
+	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target test-host test-image
+
+test-host: ## after make build (and the tools make test installs): the tests run from here (image, devcontainer, tooling, model images, Dask, JupyterHub)
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/pytest $(addprefix --ignore=,$(IMAGE_TESTS)) $(PYTEST_ARGS)
+
+test-image: ## after make build: the tests run inside the image (kit, the notebooks, kit serve)
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)
 
