@@ -201,9 +201,28 @@ def _tabular(inputs: list, signature: Signature):
     except (ValueError, TypeError, OverflowError, RecursionError):
         matrix = None  # a column that is not numbers, or not of its shape: found and named one by one below
     if matrix is None or matrix.shape[1] != shape[0] or not _finite(matrix, signature.allow_nan):
-        columns = [_array(name, by_name[name], shape, signature.allow_nan, (name,)).reshape(-1) for name in features]
-        return numpy.column_stack(columns)
+        return numpy.column_stack(_columns(by_name, features, shape, signature.allow_nan))
     return numpy.ascontiguousarray(matrix.T)  # rows in C order, as kit predict gives them: the same bits out
+
+
+def _columns(by_name: dict, features: tuple[str, ...], shape: list[int], allow_nan: bool) -> list:
+    """Each feature's column, checked one by one; the first mistake is raised, with every non-finite feature's rows."""
+    columns, refused = [], None
+    for name in features:
+        try:
+            columns.append(_array(name, by_name[name], shape, allow_nan, (name,)).reshape(-1))
+        except NonFiniteInput as error:
+            if refused is None:
+                refused = error
+            else:
+                refused.rows.update(error.rows)
+        except RequestError:
+            if refused is not None:
+                raise refused from None
+            raise
+    if refused is not None:
+        raise refused
+    return columns
 
 
 def _tensor_input(inputs: list, signature: Signature):

@@ -175,6 +175,11 @@ def test_kit_serve_counts_rows_outside_the_training_range_by_feature_and_still_a
             id="nan-by-feature",
         ),  # fmt: skip
         pytest.param(
+            lambda rows: request_for(rows.assign(**{"mean area": numpy.nan, "worst area": [1.0, numpy.inf]})),
+            {"mean area": 2.0, "worst area": 1.0},
+            id="nan-and-infinity-in-two-features",
+        ),
+        pytest.param(
             lambda rows: {
                 "inputs": [
                     {
