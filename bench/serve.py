@@ -317,8 +317,8 @@ def main() -> None:
     limited = image["deploy_limits"]
     print(f"model image under kit deploy's limits (500m CPU, 512 Mi): {limited['requests_per_s']:.0f} requests/s "
           f"(1 row, {CONNECTIONS} connections), p99 {limited['p99_ms']:.2f} ms; largest body survived at "
-          f"{CONCURRENT} concurrent requests {limited['largest_body_mb_survived']:.1f} MB (all {CONCURRENT} answered 200 "
-          f"up to {limited['largest_body_mb_all_200']:.1f} MB, the others 503 with Retry-After: {limited['tries']}); "
+          f"{CONCURRENT} concurrent requests {limited['largest_body_mb_survived']:.1f} MB (all {CONCURRENT} answered "
+          f"200 up to {limited['largest_body_mb_all_200']:.1f} MB, the others 503 with Retry-After: {limited['tries']}); "
           f"peak memory {limited['peak_memory_mb'] or 'unknown (no memory.peak)'} MiB")  # fmt: skip
     print(f"written to {RESULTS}")
 
