@@ -315,10 +315,11 @@ def main() -> None:
     print(f"model image {image['size_mb']:.0f} MB (MLflow build-docker: about 1,000 MB slimmed, 3,000 before); "
           f"start to ready {image['start_to_ready_s']:.2f} s median of 5 (target < 2 s)")  # fmt: skip
     limited = image["deploy_limits"]
+    largest, all_200 = limited["largest_body_mb_survived"], limited["largest_body_mb_all_200"]
     print(f"model image under kit deploy's limits (500m CPU, 512 Mi): {limited['requests_per_s']:.0f} requests/s "
           f"(1 row, {CONNECTIONS} connections), p99 {limited['p99_ms']:.2f} ms; largest body survived at "
-          f"{CONCURRENT} concurrent requests {limited['largest_body_mb_survived']:.1f} MB (all {CONCURRENT} answered "
-          f"200 up to {limited['largest_body_mb_all_200']:.1f} MB, the others 503 with Retry-After: {limited['tries']}); "
+          f"{CONCURRENT} concurrent requests {largest:.1f} MB (all {CONCURRENT} answered 200 up to {all_200:.1f} MB, "
+          f"the others 503 with Retry-After: {limited['tries']}); "
           f"peak memory {limited['peak_memory_mb'] or 'unknown (no memory.peak)'} MiB")  # fmt: skip
     print(f"written to {RESULTS}")
 
