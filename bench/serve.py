@@ -3,17 +3,21 @@
 The same model (the default diagnosis pipeline of notebooks/train_tabular.ipynb, trained here in the kit image),
 the same machine, single-row requests from wrk with 16 connections, two server processes each. Targets (issue 10):
 at least 10x MLflow's throughput, p99 under 10 ms, within 70 % of the bare handler (a handler that only decodes
-JSON and calls predict: the practical ceiling). Also: rows/s for 1,000-row requests, the model image's size, and
-container start to ready.
+JSON and calls predict: the practical ceiling). Also: rows/s for 1,000-row requests, the model image's size,
+container start to ready, and the model image under `kit deploy`'s limits (500m CPU, 512 Mi, no swap): its
+requests/s, and the largest body it survives at 8 concurrent requests (each answered 200, or 503 with Retry-After,
+and the container neither OOM-killed nor restarted).
 
 Everything runs on the host (Python 3.11, like the images): kit from wheelhouse/serve (the model image's lock),
 MLflow from PyPI into a venv of its own (mlflow-skinny, pandas, skops, the lock's scikit-learn). Needs `wrk`
 (Debian's) and network access to PyPI for MLflow. Prints one figure per line; writes bench/results/serve.json.
+``KIT_BENCH_SECONDS`` (default 10) is the length of each wrk run: 2 checks that it all runs.
 """
 
 from __future__ import annotations
 
 import csv
+import http.client
 import json
 import os
 import re
@@ -25,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +41,11 @@ RESULTS = ROOT / "bench/results/serve.json"
 SECONDS = int(os.environ.get("KIT_BENCH_SECONDS", "10"))
 WORKERS = 2
 CONNECTIONS = 16
+#: `kit deploy`'s defaults (kit/cli/serve.py): the model image is measured under them.
+DEPLOY_LIMITS = ["--cpus", "0.5", "--memory", "512m", "--memory-swap", "512m"]
+CONCURRENT = 8
+#: Body sizes tried at 8 concurrent requests, up to the server's 16 MB body limit.
+BODY_MB = (1, 2, 4, 8, 12, 15.5)
 
 BARE = """
 import json, numpy, skops.io
@@ -89,11 +99,11 @@ def wait_ready(url: str, timeout: float = 120) -> None:
     raise SystemExit(f"{url} did not answer within {timeout} s")
 
 
-def wrk(url: str, body: Path, seconds: int = SECONDS) -> dict:
+def wrk(url: str, body: Path, seconds: int = SECONDS, connections: int = CONNECTIONS) -> dict:
     script = body.with_suffix(".lua")
     script.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                       f'local f = io.open("{body}", "r")\nwrk.body = f:read("*a")\nf:close()\n')  # fmt: skip
-    output = run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url])
+    output = run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url])
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
@@ -163,7 +173,66 @@ def bodies(run_dir: Path, work: Path) -> dict[str, Path]:
     return paths
 
 
-def model_image(run_dir: Path) -> dict:
+def sized_body(run_dir: Path, megabytes: float) -> bytes:
+    """An inference request of about ``megabytes`` (whole held-out rows repeated), under it."""
+    with open(run_dir / "artifacts/heldout.csv") as file:
+        reader = csv.reader(file)
+        features = next(reader)[:-1]
+        rows = [[float(value) for value in row[:-1]] for row in reader]
+
+    def v2(data):
+        inputs = [{"name": name, "datatype": "FP64", "shape": [len(data)], "data": [row[i] for row in data]}
+                  for i, name in enumerate(features)]  # fmt: skip
+        return json.dumps({"inputs": inputs}).encode()
+
+    limit = int(megabytes * (1 << 20))
+    return v2(rows * max(1, limit // len(v2(rows)) - 1))
+
+
+def send(port: int, body: bytes) -> tuple[int, str | None]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        connection.request("POST", "/v2/models/train_tabular/infer", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Retry-After")
+    except OSError as error:  # the server died under it
+        return 0, type(error).__name__
+    finally:
+        connection.close()
+
+
+def deploy_limits(tag: str, run_dir: Path, body: Path) -> dict:
+    """The model image under kit deploy's limits: single-row requests/s; the largest body 8 requests survive."""
+    container = run(["docker", "run", "-d", *DEPLOY_LIMITS, "-p", "127.0.0.1::8080", tag]).strip()
+    try:
+        port = int(run(["docker", "port", container, "8080/tcp"]).strip().rsplit(":", 1)[1])
+        wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
+        single = wrk(f"http://127.0.0.1:{port}/v2/models/train_tabular/infer", body)
+        survived, tries = 0.0, []
+        for megabytes in BODY_MB:
+            payload = sized_body(run_dir, megabytes)
+            with ThreadPoolExecutor(CONCURRENT) as pool:
+                answers = list(pool.map(send, [port] * CONCURRENT, [payload] * CONCURRENT))
+            state = json.loads(run(["docker", "inspect", container, "--format", "{{json .State}}"]))
+            alive = state["Running"] and not state["OOMKilled"]
+            answered = all(status == 200 or (status == 503 and retry == "1") for status, retry in answers)
+            statuses = [status for status, _ in answers]
+            tries.append({"body_mb": round(len(payload) / (1 << 20), 2), "answered_200": statuses.count(200),
+                          "answered_503": statuses.count(503), "alive": alive})  # fmt: skip
+            if not (alive and answered):
+                break
+            survived = len(payload) / (1 << 20)
+        peak = subprocess.run(["docker", "exec", container, "cat", "/sys/fs/cgroup/memory.peak"], capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+    finally:
+        run(["docker", "rm", "-f", container])
+    every = [item["body_mb"] for item in tries if item["alive"] and item["answered_200"] == CONCURRENT]
+    return {**single, "largest_body_mb_survived": survived, "largest_body_mb_all_200": max(every, default=0.0),
+            "tries": tries, "peak_memory_mb": int(peak) / (1 << 20) if peak.isdigit() else None}  # fmt: skip
+
+
+def model_image(run_dir: Path, body: Path) -> dict:
     tag = "kit-bench-model:diagnosis"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tools")}
     run([sys.executable, "-m", "imagebuild", "model", "--run", str(run_dir), "--image", tag], env=env, cwd=ROOT)
@@ -176,8 +245,9 @@ def model_image(run_dir: Path) -> dict:
         wait_ready(f"http://127.0.0.1:{port}/v2/health/ready")
         starts.append(time.perf_counter() - started)
         run(["docker", "rm", "-f", container])
+    limited = deploy_limits(tag, run_dir, body)
     run(["docker", "rmi", tag])
-    return {"size_mb": size / 1e6, "start_to_ready_s": statistics.median(starts)}
+    return {"size_mb": size / 1e6, "start_to_ready_s": statistics.median(starts), "deploy_limits": limited}
 
 
 def main() -> None:
@@ -217,7 +287,7 @@ def main() -> None:
         with Server(mlflow_serve, "http://127.0.0.1:8073/ping", env=ml_env):
             results["mlflow"] = wrk("http://127.0.0.1:8073/invocations", body["mlflow"])
             results["mlflow_1000_rows"] = wrk("http://127.0.0.1:8073/invocations", body["mlflow_1000"])
-        results["model_image"] = model_image(run_dir)
+        results["model_image"] = model_image(run_dir, body["kit"])
     kit, bare, mlflow = results["kit"], results["bare"], results["mlflow"]
     results["ratios"] = {
         "kit_over_mlflow": kit["requests_per_s"] / mlflow["requests_per_s"],
@@ -244,6 +314,13 @@ def main() -> None:
     image = results["model_image"]
     print(f"model image {image['size_mb']:.0f} MB (MLflow build-docker: about 1,000 MB slimmed, 3,000 before); "
           f"start to ready {image['start_to_ready_s']:.2f} s median of 5 (target < 2 s)")  # fmt: skip
+    limited = image["deploy_limits"]
+    largest, all_200 = limited["largest_body_mb_survived"], limited["largest_body_mb_all_200"]
+    print(f"model image under kit deploy's limits (500m CPU, 512 Mi): {limited['requests_per_s']:.0f} requests/s "
+          f"(1 row, {CONNECTIONS} connections), p99 {limited['p99_ms']:.2f} ms; largest body survived at "
+          f"{CONCURRENT} concurrent requests {largest:.1f} MB (all {CONCURRENT} answered 200 up to {all_200:.1f} MB, "
+          f"the others 503 with Retry-After: {limited['tries']}); "
+          f"peak memory {limited['peak_memory_mb'] or 'unknown (no memory.peak)'} MiB")  # fmt: skip
     print(f"written to {RESULTS}")
 
 

@@ -3,10 +3,14 @@
 Both serve the same trained diagnosis run in the kit image (one worker, host network, 127.0.0.1 only), the baseline
 from another source tree (default: /work/main, i.e. main before the change), each loaded by wrk with single-row
 requests at 1, 16 and 64 connections, then 1,000-row requests (JSON, and the binary tensor extension). Variants of
-this branch: as is (batching on), --no-batching, with a token file, with an audit log. Prints one line per figure
-and ratios to the baseline; the figures move from run to run on a shared machine: compare the ratios.
+this branch: as is (batching on), --no-batching, with a token file, with an audit log; and the bare handler of
+bench/serve.py (decode JSON, predict, encode: the practical ceiling), one uvicorn worker in the same image. Prints one
+line per figure, its ratio to the baseline and, for the variants, to this branch as is (what a token or the audit
+log costs); then issue 20's targets. The figures move from run to run on a shared machine: compare the ratios.
 
     python bench/serve_hardened.py RUNS_DIR [BASELINE_SOURCE]     # RUNS_DIR holds a run `diagnosis`
+
+``KIT_BENCH_SECONDS`` (default 8) is the length of each wrk run: 2 checks that it all runs.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench")]
+from serve import BARE  # noqa: E402
+
 KIT_IMAGE = os.environ.get("KIT_IMAGE", "kit:latest")
 SECONDS = int(os.environ.get("KIT_BENCH_SECONDS", "8"))
 TOKEN = "bench-token-0123456789abcdef"
@@ -76,15 +83,20 @@ def bodies(run: Path, work: Path) -> dict[str, tuple[Path, dict]]:
 
 
 def start(name: str, source: Path, runs: Path, work: Path, port: int, *options: str) -> str:
+    if source is None:  # the bare handler: one uvicorn worker, as kit serve runs one here
+        command = ["uvicorn", "bare:app", "--app-dir", "/work", "--port", str(port), "--http", "httptools", "--loop",
+                   "uvloop", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        source, ready = ROOT, "/"
+    else:
+        command, ready = ["kit", "serve", "/runs/diagnosis", "--port", str(port), *options], "/v2/health/ready"
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     subprocess.run(["docker", "run", "-d", "--name", name, "--network", "host", "-v", f"{source}:/src:ro",
-                    "-e", "PYTHONPATH=/src", "-v", f"{runs}:/runs:ro", "-v", f"{work}:/work", KIT_IMAGE,
-                    "kit", "serve", "/runs/diagnosis", "--port", str(port), *options],
+                    "-e", "PYTHONPATH=/src", "-v", f"{runs}:/runs:ro", "-v", f"{work}:/work", KIT_IMAGE, *command],
                    check=True, capture_output=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
         try:
-            with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}{ready}", timeout=2) as response:
                 if response.status == 200:
                     return url
         except OSError:
@@ -100,7 +112,9 @@ def main() -> None:
     (work / "tokens").write_text(TOKEN + "\n")
     (work / "tokens").chmod(0o644)
     found = bodies(runs / "diagnosis", work)
+    (work / "bare.py").write_text(BARE.format(model="/runs/diagnosis/artifacts/model.skops"))
     variants = {
+        "bare": (None, [], {}),
         "baseline": (baseline, [], {}),
         "branch": (ROOT, [], {}),
         "no-batching": (ROOT, ["--no-batching"], {}),
@@ -110,7 +124,8 @@ def main() -> None:
     results: dict[str, dict] = {}
     for port, (variant, (source, options, headers)) in enumerate(variants.items(), start=18601):
         name = f"server-bench-{variant}"
-        url = start(name, source, runs, work, port, *options) + "/v2/models/train_tabular/infer"
+        path = "/" if source is None else "/v2/models/train_tabular/infer"
+        url = start(name, source, runs, work, port, *options) + path
         try:
             for connections in (1, 16, 64):
                 results[f"{variant} 1 row c{connections}"] = wrk(url, found["one"][0], connections, headers)
@@ -125,10 +140,44 @@ def main() -> None:
         variant, _, case = key.partition(" ")
         base = results.get(f"baseline {case}") or results.get("baseline 1000 rows c4")
         ratio = figures["rps"] / base["rps"] if base else float("nan")
+        branch = results.get(f"branch {case}") if variant not in ("baseline", "branch") else None
+        versus = f"  x{figures['rps'] / branch['rps']:.2f} of branch" if branch else ""
         print(f"{key:32s} {figures['rps']:9.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms"
-              f"  errors {figures['errors']:5d}  x{ratio:.2f} of baseline")  # fmt: skip
+              f"  errors {figures['errors']:5d}  x{ratio:.2f} of baseline{versus}")  # fmt: skip
+    for line in targets(results):
+        print(line)
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print(f"results: {work / 'results.json'}")
+
+
+def targets(results: dict) -> list[str]:
+    """Issue 20's targets, each with its figures and whether this run met it."""
+
+    def rps(key: str) -> float:
+        return results[key]["rps"]
+
+    checks = [
+        ("64 connections: >= 1.5x the baseline's throughput", rps("branch 1 row c64") / rps("baseline 1 row c64"),
+         1.5, ">="),
+        ("64 connections: above the bare handler", rps("branch 1 row c64") / rps("bare 1 row c64"), 1.0, ">"),
+        ("64 connections: p99 under 15 ms", results["branch 1 row c64"]["p99_ms"], 15, "<"),
+        ("16 connections: p99 under 10 ms", results["branch 1 row c16"]["p99_ms"], 10, "<"),
+        ("1 connection: p50 latency within 1.1x the baseline's",
+         results["branch 1 row c1"]["p50_ms"] / results["baseline 1 row c1"]["p50_ms"], 1.1, "<="),
+        *((f"{variant}: costs under 10 % of throughput at 16 connections",
+           1 - rps(f"{variant} 1 row c16") / rps("branch 1 row c16"), 0.10, "<") for variant in ("token", "audit")),
+    ]  # fmt: skip
+    meets = {">=": float.__ge__, ">": float.__gt__, "<": float.__lt__, "<=": float.__le__}
+    lines = [
+        f"target  {name:58s} {float(value):8.3f} (target {sign} {limit}): "
+        f"{'met' if meets[sign](float(value), float(limit)) else 'NOT met'}"
+        for name, value, limit, sign in checks
+    ]
+    binary, text = rps("branch 1000 rows binary c4") * 1000, rps("branch 1000 rows c4") * 1000
+    return [
+        *lines,
+        f"1,000-row requests: binary tensors {binary:,.0f} rows/s, JSON {text:,.0f} rows/s (x{binary / text:.2f})",
+    ]
 
 
 if __name__ == "__main__":

@@ -473,6 +473,14 @@ class ReferenceSetError(KitError):
         super().__init__(f"the reference set {problem}: {fix}")
 
 
+class TrainingDataError(KitError):
+    """``kit.save_model(model, training=rows)``: rows that cannot be the model's training data."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem = problem
+        super().__init__(f"the training data {problem}: {fix}")
+
+
 class ParityFailed(KitError):
     """The parity gate: the model predicts the reference set differently here than in its run."""
 

@@ -3,7 +3,10 @@
 ``kit.save_model`` writes it beside the model (``NAME.signature.json``, an artifact like any other, so the manifest
 hashes it): for a scikit-learn model, the training features by name (``feature_names_in_``) and whether it takes
 NaN; for a Keras model, its input shape and datatype. Outputs: the label, and class probabilities where the model
-has them. Datatypes are the Open Inference Protocol's (``FP64``, ``INT64``, ``BYTES``, ...: :mod:`.datatypes`).
+has them. With the training data (``kit.save_model(..., training=X_train)``), each input's training range
+(:mod:`.ranges`), which the server's ``/metrics`` counts values outside of; a signature saved without one (or by an
+older kit) has none, and is served just the same. Datatypes are the Open Inference Protocol's (``FP64``,
+``INT64``, ``BYTES``, ...: :mod:`.datatypes`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,15 @@ class Tensor(codec.Encodable):
 
 
 @dataclass(frozen=True)
+class Range(codec.Encodable):
+    """The finite values one input took in training: a feature's, or all of a tensor model's input (:mod:`.ranges`)."""
+
+    input: str
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
 class Signature(codec.Encodable):
     """What a model takes and gives.
 
@@ -46,6 +58,8 @@ class Signature(codec.Encodable):
     classes: tuple[Any, ...] | None = None
     allow_nan: bool = False
     framework: str = "sklearn"
+    #: Each input's training range (None: saved without training data, or by a kit before ranges).
+    ranges: tuple[Range, ...] | None = None
     format: int = FORMAT
     #: Fields this version does not know (written by a newer kit): kept as they were.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +81,10 @@ class Signature(codec.Encodable):
             raise ValueError(f"is not a model signature ({error})") from None
         if signature.kind not in KINDS:
             raise ValueError(f"is not a model signature (its kind is not {' or '.join(map(repr, KINDS))})")
+        for item in signature.ranges or ():
+            if item.input not in signature.feature_set or not item.min <= item.max:
+                raise ValueError(f"is not a model signature (its range of {item.input[:40]!r} is not one of its inputs"
+                                 " from a minimum to a maximum)")  # fmt: skip
         return signature
 
 

@@ -11,7 +11,8 @@ a 4xx with a message that says what was expected, and the server keeps serving.
 ``GET  /v2/models/{name}[/versions/{run}]`` the model's metadata: inputs, outputs, run id, parameters, metrics
 ``GET  /v2/models/{name}/ready``            200 once loaded
 ``POST /v2/models/{name}/infer``            inference
-``GET  /metrics``                           requests by endpoint and status, latency, in flight, load time
+``GET  /metrics``                           requests by endpoint and status, latency, in flight, load time,
+                                            inputs outside the training range and non-finite, by feature
 ==========================================  ===============================================================
 
 With a token file (:mod:`.auth`) every endpoint but the health ones (and /metrics unless asked) needs
@@ -39,7 +40,7 @@ from kit.serving import auth, limits, protocol
 from kit.serving.audit import AuditLog
 from kit.serving.audit import now as timestamp
 from kit.serving.batching import Batcher
-from kit.serving.metrics import Metrics
+from kit.serving.metrics import InputCounts, Metrics
 from kit.serving.model import ServedModel, open_model
 from kit.serving.protocol import RequestError
 from kit.shorten import shown
@@ -111,6 +112,7 @@ class ServingApp:
         self.audit = AuditLog(options.audit_log) if options.audit_log else None
         self.metrics = Metrics()
         self._batcher: Batcher | None = None
+        self._inputs: InputCounts | None = None
         self.metrics.body_budget.set(self.budget.capacity)
         self._warned_at, self._unlogged = -math.inf, 0
         prefix = f"/v2/models/{served.name}"
@@ -160,10 +162,18 @@ class ServingApp:
             self._batcher = Batcher(self.served)
         return self._batcher
 
+    @property
+    def inputs(self) -> InputCounts | None:
+        """Counts the inputs by feature in /metrics (outside the training range, non-finite), once the model loaded."""
+        if self._inputs is None and self.served.ready:
+            self._inputs = InputCounts(self.metrics, self.served.name, self.served.signature)
+        return self._inputs
+
     def _load(self) -> None:
         self.served.load()
         if self.served.ready:
             self.metrics.loaded(self.served.load_seconds)
+            _ = self.inputs  # its counters at 0 from the start: a rate needs a first sample
         else:
             log.error("the model of run %s cannot be loaded: %s", self.served.run.id, self.served.error)
 
@@ -207,6 +217,8 @@ class ServingApp:
         except RequestError as error:
             status, body, content_type = error.status, _json({"error": error.message}), JSON
             headers.extend(error.headers)
+            if isinstance(error, protocol.NonFiniteInput) and self.inputs is not None:
+                self.inputs.refused(error.rows)
         except Exception:  # a bug, not the client's mistake: said without details, logged with them
             log.exception("%s %s failed", method, path)
             status, body, content_type = 500, _json({"error": "the server failed on this request; see its log"}), JSON
@@ -339,6 +351,8 @@ class ServingApp:
             self.metrics.nonfinite.inc()
             raise RequestError(422, self._out_of_range(rows, bad))
         self.metrics.rows.inc(len(rows))
+        if self.inputs is not None:
+            self.inputs.answered(rows)
         wanted = {name: outputs[name] for name in wanted}
         answer, raw = protocol.response(self.served.name, self.served.run.id, request, wanted,
                                         protocol.binary_outputs(request))  # fmt: skip

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import os
 
+from kit.models import ranges
+from kit.models.signature import Signature
+
 #: Latency buckets for a server whose single-row answers take a millisecond or two.
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0)
 
 
 class Metrics:
-    """Requests, latency, requests in flight, rows inferred, load time, warnings, refused outputs, body bytes."""
+    """Requests, latency, in flight, rows, load time, warnings, refused outputs, body bytes, and the inputs.
+
+    The inputs: rows outside the training range and rows with non-finite values, by feature (:class:`InputCounts`).
+    """
 
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -32,6 +38,12 @@ class Metrics:
                                 "at most once a minute).", ["category"], registry=registry)  # fmt: skip
         self.nonfinite = Counter("kit_nonfinite_outputs", "Requests refused: the model gave NaN or an infinity for "
                                  "finite inputs (outside what it can take).", registry=registry)  # fmt: skip
+        self.out_of_range = Counter("kit_inputs_out_of_range", "Rows answered with a feature outside its training "
+                                    "range (a tensor model: any value outside its input's), by model and feature.",
+                                    ["model", "feature"], registry=registry)  # fmt: skip
+        self.nonfinite_inputs = Counter("kit_inputs_nonfinite", "Rows with NaN or an infinity in a feature, answered "
+                                        "(a model that takes NaN) or refused (422), by model and feature.",
+                                        ["model", "feature"], registry=registry)  # fmt: skip
         self.body_bytes = Gauge("kit_body_bytes_in_flight", "Bytes of request bodies being read or answered.",
                                 registry=registry, multiprocess_mode="livesum")  # fmt: skip
         self.body_budget = Gauge("kit_body_bytes_budget", "The most bytes of request bodies in flight (from the "
@@ -54,3 +66,40 @@ class Metrics:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class InputCounts:
+    """What /metrics counts of the inputs of one model's requests, per feature.
+
+    Rows outside the training range (answered: a value outside it is still predicted), rows with NaN (answered, for
+    a model that takes NaN) or an infinity or a NaN the model cannot take (refused). A model saved without its
+    training data (``kit.save_model(..., training=X_train)``) has no range, so nothing is counted outside one.
+
+    Its counters exist, at 0, from the start (a rate needs a first sample); the counting is a few vectorised NumPy
+    operations on the request's array.
+    """
+
+    def __init__(self, metrics: Metrics, model: str, signature: Signature) -> None:
+        names = ranges.names_of(signature)
+        self.ranges = ranges.Counts.of(signature)
+        self.signature = signature
+        self.outside = [metrics.out_of_range.labels(model, name) for name in names] if self.ranges else []
+        self.nonfinite = {name: metrics.nonfinite_inputs.labels(model, name) for name in names}
+        self.names = names
+
+    def answered(self, rows) -> None:
+        """Count the rows of a request answered (the array the model predicted)."""
+        if self.ranges is not None:
+            outside = self.ranges.outside(rows)
+            for index in () if outside is None else outside.nonzero()[0]:
+                self.outside[index].inc(int(outside[index]))
+        if self.signature.allow_nan:
+            nan = ranges.nan_rows(self.signature, rows)
+            for index in nan.nonzero()[0]:
+                self.nonfinite[self.names[index]].inc(int(nan[index]))
+
+    def refused(self, rows: dict[str, int]) -> None:
+        """Count the rows of a request refused for NaN or an infinity, by input (protocol.NonFiniteInput.rows)."""
+        for name, count in rows.items():
+            if name in self.nonfinite:
+                self.nonfinite[name].inc(count)

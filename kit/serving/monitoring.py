@@ -12,6 +12,8 @@ FOR = "5m"
 ERROR_RATE = 0.05
 P99_SECONDS = 0.1
 REFUSED_RATE = 0.05
+#: The share of rows with a feature (the worst one) outside its training range: drift, or a broken upstream.
+OUT_OF_RANGE_RATE = 0.05
 WINDOW = "5m"
 
 
@@ -43,10 +45,17 @@ def rules(name: str) -> dict:
                         f"The 99th percentile of {name}'s inference latency is over {P99_SECONDS * 1000:.0f} ms",
                     ),
                     alert(
-                        "KitModelInputsOutOfRange",
+                        "KitModelInputsRefused",
                         f"sum(rate(kit_nonfinite_outputs_total[{WINDOW}])) / {total} > {REFUSED_RATE}",
                         f"More than {REFUSED_RATE:.0%} of {name}'s requests hold values outside what the model "
                         "can take (refused: the outputs would not be finite)",
+                    ),
+                    alert(
+                        "KitModelInputsOutOfRange",
+                        f"max(sum by (feature) (rate(kit_inputs_out_of_range_total[{WINDOW}]))) / "
+                        f"sum(rate(kit_inference_rows_total[{WINDOW}])) > {OUT_OF_RANGE_RATE}",
+                        f"More than {OUT_OF_RANGE_RATE:.0%} of the rows {name} answers have a feature outside its "
+                        "training range (predicted all the same: see the dashboard for which feature)",
                     ),
                     alert(
                         "KitModelPodsNotReady",
@@ -69,6 +78,11 @@ def dashboard(name: str) -> dict:
         ("Rows predicted per second", "sum(rate(kit_inference_rows_total[1m]))"),
         ("Requests in flight", "sum(kit_requests_in_flight)"),
         ("Refused: outputs not finite (per second)", "sum(rate(kit_nonfinite_outputs_total[1m]))"),
+        ("Rows outside the training range, by feature (share of rows)",
+         "sum by (feature) (rate(kit_inputs_out_of_range_total[1m]))"
+         " / scalar(sum(rate(kit_inference_rows_total[1m])))"),
+        ("Rows with NaN or an infinity, by feature (per second)",
+         "sum by (feature) (rate(kit_inputs_nonfinite_total[1m]))"),
         ("Model warnings (per second)", "sum by (category) (rate(kit_model_warnings_total[1m]))"),
         ("Body bytes in flight / budget", "sum(kit_body_bytes_in_flight) / sum(kit_body_bytes_budget)"),
     ]  # fmt: skip

@@ -32,6 +32,18 @@ class RequestError(Exception):
         super().__init__(message)
 
 
+class NonFiniteInput(RequestError):
+    """422: an input holds NaN or an infinity the model cannot take.
+
+    ``rows``: how many rows held one, by input of the signature (a feature, or a tensor model's input; never a name
+    the client chose), for /metrics.
+    """
+
+    def __init__(self, message: str, rows: dict[str, int]) -> None:
+        super().__init__(422, message)
+        self.rows = rows
+
+
 #: The binary tensor data extension (Triton's, which KServe's and Triton's clients send by default): the request's
 #: JSON comes first, this header says its length, then each input's raw little-endian bytes, in order.
 HEADER_LENGTH = b"inference-header-content-length"
@@ -118,8 +130,12 @@ def _tensor(item: Any, expected: str) -> tuple[str, str, list[int], Any]:
     return name, datatype, shape, data
 
 
-def _array(name: str, data: Any, shape: list[int], allow_nan: bool):
-    """``data`` as a float64 array of ``shape``; 422 when it is not numbers of that count."""
+def _array(name: str, data: Any, shape: list[int], allow_nan: bool, columns: tuple[str, ...]):
+    """``data`` as a float64 array of ``shape``; 422 when it is not numbers of that count.
+
+    ``columns``: the signature's inputs it holds (the features of a matrix [N, features], else one), named in the
+    :class:`NonFiniteInput` it raises.
+    """
     import numpy
 
     count = math.prod(shape)
@@ -134,7 +150,12 @@ def _array(name: str, data: Any, shape: list[int], allow_nan: bool):
     array = array.reshape(shape)
     if not _finite(array, allow_nan):
         which = "an infinity" if allow_nan else "NaN or an infinity"
-        raise RequestError(422, f"input {shown(name)} holds {which}, which this model cannot take")
+        bad = (numpy.isinf(array) if allow_nan else ~numpy.isfinite(array)).reshape(shape[0] if shape else 1, -1)
+        rows = bad.sum(axis=0) if len(columns) > 1 else [bad.any(axis=1).sum()]
+        raise NonFiniteInput(
+            f"input {shown(name)} holds {which}, which this model cannot take",
+            {column: int(count) for column, count in zip(columns, rows, strict=True) if count},
+        )
     return array
 
 
@@ -161,7 +182,7 @@ def _tabular(inputs: list, signature: Signature):
         name, _, shape, data = tensors[0]
         if len(shape) != 2 or shape[1] != len(features):
             raise RequestError(422, f"input {shown(name)} has shape {shape}: the model takes {_expected(features)}")
-        return _array(name, data, shape, signature.allow_nan)
+        return _array(name, data, shape, signature.allow_nan, features)
     if len(names) != len(features) or set(names) != signature.feature_set:
         unknown = [name for name in names if name not in signature.feature_set]
         missing = [name for name in features if name not in set(names)]
@@ -180,9 +201,28 @@ def _tabular(inputs: list, signature: Signature):
     except (ValueError, TypeError, OverflowError, RecursionError):
         matrix = None  # a column that is not numbers, or not of its shape: found and named one by one below
     if matrix is None or matrix.shape[1] != shape[0] or not _finite(matrix, signature.allow_nan):
-        columns = [_array(name, by_name[name], shape, signature.allow_nan).reshape(-1) for name in features]
-        return numpy.column_stack(columns)
+        return numpy.column_stack(_columns(by_name, features, shape, signature.allow_nan))
     return numpy.ascontiguousarray(matrix.T)  # rows in C order, as kit predict gives them: the same bits out
+
+
+def _columns(by_name: dict, features: tuple[str, ...], shape: list[int], allow_nan: bool) -> list:
+    """Each feature's column, checked one by one; the first mistake is raised, with every non-finite feature's rows."""
+    columns, refused = [], None
+    for name in features:
+        try:
+            columns.append(_array(name, by_name[name], shape, allow_nan, (name,)).reshape(-1))
+        except NonFiniteInput as error:
+            if refused is None:
+                refused = error
+            else:
+                refused.rows.update(error.rows)
+        except RequestError:
+            if refused is not None:
+                raise refused from None
+            raise
+    if refused is not None:
+        raise refused
+    return columns
 
 
 def _tensor_input(inputs: list, signature: Signature):
@@ -195,7 +235,7 @@ def _tensor_input(inputs: list, signature: Signature):
     trailing = shape[1:]
     if len(shape) < 2 or (trailing != per_row and not (per_row[-1:] == [1] and trailing == per_row[:-1])):
         raise RequestError(422, f"input {shown(name)} has shape {shape}: the model takes {wanted}")
-    return _array(name, data, shape, signature.allow_nan).reshape([shape[0], *per_row])
+    return _array(name, data, shape, signature.allow_nan, (expected.name,)).reshape([shape[0], *per_row])
 
 
 def inputs(request: dict, signature: Signature):

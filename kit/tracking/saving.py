@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from pathlib import Path
 
 from kit import settings
-from kit.errors import ReferenceSetError
-from kit.models import formats, signature
+from kit.errors import ReferenceSetError, TrainingDataError
+from kit.models import formats, ranges, signature
 from kit.models import reference as references
 from kit.record import inputs, lineage
 from kit.record.hashing import sha256
@@ -19,7 +20,7 @@ from kit.tracking.current import artifact_path, current
 from kit.version import __version__
 
 
-def save_model(model, name: str = "model", *, reference=None) -> Path:
+def save_model(model, name: str = "model", *, reference=None, training=None) -> Path:
     """Save ``model`` as the artifact ``name.keras`` (Keras) or ``name.skops`` (scikit-learn); return its path.
 
     Its input signature (the features it was trained on, or its input shape) goes beside it as
@@ -27,14 +28,22 @@ def save_model(model, name: str = "model", *, reference=None) -> Path:
     parameters, inputs and environment that made it) as ``name.lineage.json``, which ``kit lineage`` shows.
     ``reference``: a few held-out rows (up to 1000); they and the model's outputs on them, computed here, are kept as
     ``name.reference.npz``, on which ``make model-image`` checks that the image predicts what the run did.
+    ``training``: the rows the model was fit on (a DataFrame or an array, e.g. ``training=X_train``); each feature's
+    smallest and largest value in them (a tensor model's: over its whole input) go into the signature, and the
+    server counts in ``/metrics`` the values it is sent outside them. Without it the model is served the same,
+    with no such counts.
     """
     suffix = formats.suffix_of(model)
-    path = artifact_path(name if name.endswith(suffix) else name + suffix)
-    formats.save(model, path)
     try:
         found = signature.of_model(model)
     except ValueError:
         found = None  # a model that is not fitted has no signature: it can still be loaded, not served
+    if training is not None:  # checked before anything is written: a mistake here leaves no model half saved
+        if found is None:
+            raise TrainingDataError("needs a fitted model", "fit the model, then save it with training=X_train")
+        found = dataclasses.replace(found, ranges=ranges.of_training(found, training))
+    path = artifact_path(name if name.endswith(suffix) else name + suffix)
+    formats.save(model, path)
     if found is not None:
         write_json(path.with_name(path.stem + signature.SUFFIX), found.to_dict())
     if reference is not None:

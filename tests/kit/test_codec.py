@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from kit.models.signature import Signature, Tensor
+from kit.models.signature import Range, Signature, Tensor
 from kit.record.schema import Failure, Invocation, Resources, RunInfo, RunStatus, Threads
 from kit.record.sweep import PointInfo, PointStatus, SweepInfo, SweepStatus
 from kit.sweeping.point import Job, Outcome
@@ -42,10 +42,17 @@ SWEEP = SweepInfo(
     workers=2,
 )
 SIGNATURE = Signature("tabular", (Tensor("a", "FP64", (-1,)),), (Tensor("prediction", "FP64", (-1,)),))
+RANGED = Signature(
+    "tabular",
+    (Tensor("a", "FP64", (-1,)), Tensor("b", "FP64", (-1,))),
+    (Tensor("prediction", "FP64", (-1,)),),
+    ranges=(Range("a", -1.5, 2.0), Range("b", 3.0, 3.0)),
+)
 VALUES = {
     "run": RUN,
     "sweep": SWEEP,
     "signature": SIGNATURE,
+    "signature-with-ranges": RANGED,
     "outcome": Outcome(3, PointStatus.FAILED, "s1.p3", "cell 2 failed", 1.5),
     "job": Job(3, "/work/nb.ipynb", "0" * 64, {"seed": 3}, "s1.p3", THREADS, None, "/work/runs"),
 }
@@ -56,7 +63,7 @@ def test_every_typed_file_round_trips(value):
     assert type(value).from_dict(value.to_dict()) == value
 
 
-@pytest.mark.parametrize("value", [RUN, SWEEP, SIGNATURE], ids=["run", "sweep", "signature"])
+@pytest.mark.parametrize("value", [RUN, SWEEP, SIGNATURE, RANGED], ids=["run", "sweep", "signature", "ranged"])
 def test_fields_of_a_newer_kit_are_kept(value):
     newer = {**value.to_dict(), "lineage": {"inputs": []}}
     read = type(value).from_dict(newer)
@@ -103,3 +110,24 @@ def test_an_int_is_read_as_a_float_and_a_sweep_checks_its_points():
         SweepInfo.from_dict(shuffled)
     with pytest.raises(ValueError, match="is not a model signature"):
         Signature.from_dict({**SIGNATURE.to_dict(), "kind": "image"})
+
+
+def test_a_signature_saved_before_ranges_reads_with_none():
+    older = RANGED.to_dict()
+    del older["ranges"]
+    assert Signature.from_dict(older).ranges is None
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [
+        pytest.param([{"input": "c", "min": 0, "max": 1}], "its range of 'c' is not one of its inputs", id="unknown"),
+        pytest.param([{"input": "a", "min": 2, "max": 1}], "its range of 'a' is not one", id="min-over-max"),
+        pytest.param([{"input": "a", "min": "0", "max": 1}], "has 'min' of the wrong type (str)", id="text-min"),
+        pytest.param([{"input": "a", "max": 1}], "has no 'min'", id="no-min"),
+        pytest.param({"a": [0, 1]}, "has 'ranges' of the wrong type (dict)", id="not-a-list"),
+    ],
+)
+def test_a_damaged_range_is_refused_naming_it(ranges, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Signature.from_dict({**RANGED.to_dict(), "ranges": ranges})

@@ -1,6 +1,7 @@
 """The alerting rules `kit deploy` writes, with a real Prometheus (Debian's package: `prometheus` and `promtool`):
-the rule file is valid, and a Prometheus started here, scraping a model-image container, fires the out-of-range
-alert when values the model cannot take are sent to it."""
+the rule file is valid, and a Prometheus started here, scraping a model-image container, keeps the out-of-range
+alert quiet for rows inside the training range, fires it for finite rows outside (answered 200), and fires the
+refused alert for values the model cannot take (422)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -45,7 +47,7 @@ def tools() -> dict[str, str]:
 def test_the_rules_pass_promtool_and_the_dashboard_reads_the_servers_metrics(deployed, tools):
     result = subprocess.run([tools["promtool"], "check", "rules", str(deployed / "alerts.yaml")], capture_output=True,
                             text=True, timeout=60)  # fmt: skip
-    assert result.returncode == 0 and "4 rules found" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "5 rules found" in result.stdout, result.stdout + result.stderr
     dashboard = json.loads((deployed / "dashboard.json").read_text())
     assert all(panel["targets"][0]["expr"] for panel in dashboard["panels"]) and len(dashboard["panels"]) >= 6
 
@@ -62,8 +64,31 @@ def alerts(url: str) -> dict[str, str]:
     return {alert["labels"]["alertname"]: alert["state"] for alert in found}
 
 
-def test_prometheus_scraping_the_model_image_fires_the_out_of_range_alert(deployed, tools, containers, trained,
-                                                                         tmp_path):  # fmt: skip
+def query(url: str, expr: str) -> list[float]:
+    """The values of a PromQL expression now (one per series; none when it has no data)."""
+    address = f"{url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+    with urllib.request.urlopen(address, timeout=5) as response:
+        return [float(item["value"][1]) for item in json.loads(response.read())["data"]["result"]]
+
+
+def inside_and_outside(trained: Path) -> tuple[dict, dict]:
+    """Held-out rows clipped to the training ranges the signature recorded; and the same rows with one feature far
+    outside its range (still finite, still answered)."""
+    signature = json.loads((trained / "diagnosis" / "artifacts" / "model.signature.json").read_text())
+    ranges = {item["input"]: (item["min"], item["max"]) for item in signature["ranges"]}
+    inside = request_body(trained)
+    for item in inside["inputs"]:
+        low, high = ranges[item["name"]]
+        item["data"] = [min(max(value, low), high) for value in item["data"]]
+    outside = json.loads(json.dumps(inside))
+    for item in outside["inputs"]:
+        if item["name"] == "mean radius":
+            item["data"] = [ranges["mean radius"][1] * 3] * len(item["data"])
+    return inside, outside
+
+
+def test_prometheus_scraping_the_model_image_fires_the_out_of_range_alerts(deployed, tools, containers, trained,
+                                                                          tmp_path):  # fmt: skip
     """The shipped rules, made fast (1 s scrapes, 15 s windows, no `for`) so that an alert fires within seconds."""
     url = ready(containers.start(ports=PORTS))
     target = url.removeprefix("http://")
@@ -84,19 +109,32 @@ def test_prometheus_scraping_the_model_image_fires_the_out_of_range_alert(deploy
     try:
         server = f"http://127.0.0.1:{port}"
         wait_for(lambda: get(f"{server}/-/ready", timeout=2)[0] == 200, 60, "Prometheus to be ready")
-        good = request_body(trained)
-        bad = json.loads(json.dumps(good))
-        for item in bad["inputs"]:
+        inside, outside = inside_and_outside(trained)
+        refused = json.loads(json.dumps(inside))
+        for item in refused["inputs"]:
             item["data"] = [1e308] * len(item["data"])
         model = f"{url}/v2/models/train_tabular/infer"
+        rule = next(rule for rule in rules["groups"][0]["rules"] if rule["alert"] == "KitModelInputsOutOfRange")
+        share = rule["expr"].rsplit(" > ", 1)[0]  # the share of rows outside, without the threshold
+        # In range: the rule is evaluated on real data (the share is 0), and never pending nor firing.
+        evaluated, deadline = 0, time.monotonic() + 90
+        while evaluated < 10 and time.monotonic() < deadline:
+            assert post(model, inside)[0] == 200
+            time.sleep(0.5)
+            assert "KitModelInputsOutOfRange" not in alerts(server)
+            evaluated += query(server, share) == [0.0]
+        assert evaluated == 10, "the out-of-range share was never evaluated: " + str(query(server, share))
+        # Outside (answered) and beyond what the model can take (refused): both alerts fire.
+        wanted = {"KitModelInputsOutOfRange": "firing", "KitModelInputsRefused": "firing"}
         deadline = time.monotonic() + 90
         state: dict[str, str] = {}
-        while time.monotonic() < deadline and state.get("KitModelInputsOutOfRange") != "firing":
-            assert post(model, good)[0] == 200
-            assert post(model, bad)[0] == 422
+        while time.monotonic() < deadline and {name: state.get(name) for name in wanted} != wanted:
+            assert post(model, inside)[0] == 200
+            assert post(model, outside)[0] == 200
+            assert post(model, refused)[0] == 422
             time.sleep(0.5)
             state = alerts(server)
-        assert state.get("KitModelInputsOutOfRange") == "firing", (tmp_path / "prometheus.log").read_text()[-2000:]
+        assert {name: state.get(name) for name in wanted} == wanted, (tmp_path / "prometheus.log").read_text()[-2000:]
         assert "KitModelErrors" not in state  # no 5xx was answered
     finally:
         prometheus.terminate()
