@@ -29,3 +29,8 @@ def regression(runs):
 @pytest.fixture(scope="session")
 def digits(runs):
     return kit.run(NOTEBOOKS / "train_images.ipynb", runs_dir=runs)
+
+
+@pytest.fixture(scope="session")
+def digits_predicted(runs, digits):
+    return kit.run(NOTEBOOKS / "predict.ipynb", {"model_run": str(digits.path)}, runs_dir=runs)
