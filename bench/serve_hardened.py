@@ -6,7 +6,9 @@ requests at 1, 16 and 64 connections, then 1,000-row requests (JSON, and the bin
 this branch: as is (batching on), --no-batching, with a token file, with an audit log; and the bare handler of
 bench/serve.py (decode JSON, predict, encode: the practical ceiling), one uvicorn worker in the same image. Prints one
 line per figure, its ratio to the baseline and, for the variants, to this branch as is (what a token or the audit
-log costs); then issue 20's targets. The figures move from run to run on a shared machine: compare the ratios.
+log costs); then issue 20's targets. All servers run at once and every figure is the median of KIT_BENCH_ROUNDS
+rounds (default 3) of KIT_BENCH_SECONDS each (default 4), each round measuring every variant in turn, so that load
+from elsewhere hits them alike. The figures move from run to run on a shared machine: compare the ratios.
 
     python bench/serve_hardened.py RUNS_DIR [BASELINE_SOURCE]     # RUNS_DIR holds a run `diagnosis`
 
@@ -19,6 +21,7 @@ import csv
 import json
 import os
 import re
+import statistics
 import struct
 import subprocess
 import sys
@@ -32,7 +35,9 @@ sys.path[:0] = [str(ROOT / "bench")]
 from serve import BARE  # noqa: E402
 
 KIT_IMAGE = os.environ.get("KIT_IMAGE", "kit:latest")
-SECONDS = int(os.environ.get("KIT_BENCH_SECONDS", "8"))
+SECONDS = int(os.environ.get("KIT_BENCH_SECONDS", "4"))
+#: Every figure is the median of this many rounds, each round measuring every variant once.
+ROUNDS = int(os.environ.get("KIT_BENCH_ROUNDS", "3"))
 TOKEN = "bench-token-0123456789abcdef"
 
 
@@ -53,6 +58,12 @@ def wrk(url: str, body: Path, connections: int, headers: dict[str, str]) -> dict
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50_ms": ms("50%"),
             "p99_ms": ms("99%"), "errors": int(errors.group(1)) if errors else 0}  # fmt: skip
+
+
+def median_of(figures: list[dict]) -> dict:
+    """Each figure's median over the rounds (the errors: their sum)."""
+    middle = {key: statistics.median(found[key] for found in figures) for key in ("rps", "p50_ms", "p99_ms")}
+    return {**middle, "errors": sum(found["errors"] for found in figures)}
 
 
 def bodies(run: Path, work: Path) -> dict[str, tuple[Path, dict]]:
@@ -121,21 +132,25 @@ def main() -> None:
         "token": (ROOT, ["--token-file", "/work/tokens"], {"Authorization": f"Bearer {TOKEN}"}),
         "audit": (ROOT, ["--audit-log", "/work/audit.jsonl"], {}),
     }
-    results: dict[str, dict] = {}
-    for port, (variant, (source, options, headers)) in enumerate(variants.items(), start=18601):
-        name = f"server-bench-{variant}"
-        path = "/" if source is None else "/v2/models/train_tabular/infer"
-        url = start(name, source, runs, work, port, *options) + path
-        try:
-            for connections in (1, 16, 64):
-                results[f"{variant} 1 row c{connections}"] = wrk(url, found["one"][0], connections, headers)
-            if variant in ("baseline", "branch"):
-                results[f"{variant} 1000 rows c4"] = wrk(url, found["thousand"][0], 4, headers)
-            if variant == "branch":
-                path, extra = found["binary"]
-                results[f"{variant} 1000 rows binary c4"] = wrk(url, path, 4, {**headers, **extra})
-        finally:
-            subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+    urls = {}
+    try:
+        for port, (variant, (source, options, _)) in enumerate(variants.items(), start=18601):
+            path = "/" if source is None else "/v2/models/train_tabular/infer"
+            urls[variant] = start(f"server-bench-{variant}", source, runs, work, port, *options) + path
+        cases = [(f"1 row c{connections}", found["one"][0], connections) for connections in (1, 16, 64)]
+        runs_of: dict[str, list[dict]] = {}
+        for _ in range(ROUNDS):  # every variant once per round: load from elsewhere hits them alike
+            for case, body, connections in cases:
+                for variant, (_, _, headers) in variants.items():
+                    runs_of.setdefault(f"{variant} {case}", []).append(wrk(urls[variant], body, connections, headers))
+            for variant, body, extra in (("baseline", *found["thousand"]), ("branch", *found["thousand"]),
+                                         ("branch", *found["binary"])):  # fmt: skip
+                case = "1000 rows binary c4" if extra else "1000 rows c4"
+                runs_of.setdefault(f"{variant} {case}", []).append(wrk(urls[variant], body, 4, extra))
+    finally:
+        for variant in variants:
+            subprocess.run(["docker", "rm", "-f", f"server-bench-{variant}"], capture_output=True)
+    results = {key: median_of(figures) for key, figures in runs_of.items()}
     for key, figures in results.items():
         variant, _, case = key.partition(" ")
         base = results.get(f"baseline {case}") or results.get("baseline 1000 rows c4")
