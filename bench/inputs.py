@@ -112,7 +112,8 @@ def main() -> None:
                           (f"opening {SMALL_FILES} small files", small)):  # fmt: skip
         print(f"kit run {name}, capture off -> on (medians of {REPEAT}): "
               f"wall {figures['wall_off_s']:.2f} -> {figures['wall_on_s']:.2f} s, ratio {figures['wall_ratio']:.3f}; "
-              f"kernel CPU {figures['cpu_off_s']:.2f} -> {figures['cpu_on_s']:.2f} s, ratio {figures['cpu_ratio']:.3f}; "
+              f"kernel CPU {figures['cpu_off_s']:.2f} -> {figures['cpu_on_s']:.2f} s, "
+              f"ratio {figures['cpu_ratio']:.3f}; "
               f"run CPU {figures['run_cpu_off_s']:.2f} -> {figures['run_cpu_on_s']:.2f} s, "
               f"ratio {figures['run_cpu_ratio']:.3f}"
               + (" (target < 1.05)" if figures is big else ""))  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import itertools
 import json
 import os
 import stat
@@ -214,24 +215,33 @@ def journal_line(event: dict[str, Any]) -> bytes:
 
 
 def _events(journal: Path) -> tuple[list[dict], list[str]]:
-    events, problems = [], []
+    problems = []
     try:
         with open(journal, "rb") as file:
-            for count, line in enumerate(file):
-                if count >= MAX_LINES:
-                    problems.append(f"the input journal has more than {MAX_LINES} lines: the rest are not recorded")
-                    break
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a kernel that died mid-write
-                if isinstance(event, dict):
-                    events.append(event)
+            lines = list(itertools.islice(file, MAX_LINES + 1))
     except FileNotFoundError:
-        pass
+        return [], problems
     except OSError as error:
-        problems.append(f"the input journal cannot be read ({error.strerror})")
-    return events, problems
+        return [], [f"the input journal cannot be read ({error.strerror})"]
+    if len(lines) > MAX_LINES:
+        problems.append(f"the input journal has more than {MAX_LINES} lines: the rest are not recorded")
+        del lines[MAX_LINES:]
+    return [event for event in _decoded(lines) if isinstance(event, dict)], problems
+
+
+def _decoded(lines: list[bytes]) -> list[Any]:
+    """The journal's lines as JSON values: parsed as one list (fast), else line by line, skipping damaged ones."""
+    try:
+        return json.loads(b"[" + b",".join(line.rstrip(b"\n") for line in lines) + b"]")
+    except ValueError:
+        pass
+    found = []
+    for line in lines:
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut short by a kernel that died mid-write
+    return found
 
 
 @dataclass
