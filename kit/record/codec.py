@@ -43,7 +43,13 @@ def _key(item: dataclasses.Field) -> str:
     return item.metadata.get("codec_key") or item.name
 
 
+#: Values written as they are (exactly these types: an enum that is also a str is not one), tested first.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _value(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return value.to_dict() if hasattr(value, "to_dict") else encode(value)
     if isinstance(value, enum.Enum):
@@ -57,12 +63,18 @@ def _value(value: Any) -> Any:
 
 def encode(value: Any) -> dict[str, Any]:
     """A dataclass as a JSON-ready dict: its fields by name in order, ``extra`` merged in last."""
-    data: dict[str, Any] = {}
-    for item in dataclasses.fields(value):
-        if item.name == "extra" or item.metadata.get("codec_skip"):
-            continue
-        data[_key(item)] = _value(getattr(value, item.name))
+    data = {key: _value(getattr(value, name)) for name, key in _written(type(value))}
     return {**data, **getattr(value, "extra", {})}
+
+
+@cache
+def _written(cls: type) -> tuple[tuple[str, str], ...]:
+    """The fields of ``cls`` a file holds, as (name, JSON key), in order."""
+    return tuple(
+        (item.name, _key(item))
+        for item in dataclasses.fields(cls)
+        if item.name != "extra" and not item.metadata.get("codec_skip")
+    )
 
 
 @cache

@@ -6,14 +6,17 @@ import hashlib
 from pathlib import Path
 from typing import BinaryIO
 
-CHUNK = 1 << 20
+#: What one read takes of a file being hashed: a few system calls (and GIL hand-overs) a gigabyte, and no copies:
+#: read into one buffer, hashed from it without the GIL.
+CHUNK = 4 << 20
 
 
 def sha256_of(file: BinaryIO) -> str:
     """The sha256 of what is left to read in ``file``."""
     digest = hashlib.sha256()
-    while chunk := file.read(CHUNK):
-        digest.update(chunk)
+    buffer = memoryview(bytearray(CHUNK))
+    while read := file.readinto(buffer):
+        digest.update(buffer[:read])
     return digest.hexdigest()
 
 

@@ -15,6 +15,9 @@ Readers: :func:`read_inputs` (a run recorded before kit recorded inputs has none
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
+import itertools
 import json
 import os
 import stat
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.record import codec
-from kit.record.hashing import sha256_of
+from kit.record.hashing import CHUNK, sha256_of
 from kit.record.jsonfile import read_json
 from kit.record.layout import RunLayout
 
@@ -126,18 +129,68 @@ def type_of(mode: int) -> str:
     return next((name for test, name in _TYPES if test(mode)), "other")
 
 
-def hash_file(path: str | bytes) -> tuple[str, list[int]]:
-    """The sha256 of the regular file at ``path`` and its identity once hashed; OSError when it cannot be.
+def open_regular(path: str | bytes) -> io.FileIO:
+    """``path`` opened for reading, unbuffered; OSError unless it is a regular file.
 
     Opened without blocking and checked to be a regular file before one byte is read: a path replaced by a FIFO
     since it was looked at never hangs the caller.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb", buffering=0) as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise IsADirectoryError(0, "not a regular file")
-        digest = sha256_of(file)
-        return digest, identity_of(os.fstat(fd))
+    file = io.FileIO(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
+    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        file.close()
+        raise IsADirectoryError(0, "not a regular file")
+    return file
+
+
+def hash_file(path: str | bytes) -> tuple[str, list[int]]:
+    """The sha256 of the regular file at ``path`` and its identity once hashed; OSError when it cannot be."""
+    with open_regular(path) as file:
+        return sha256_of(file), identity_of(os.fstat(file.fileno()))
+
+
+def hashed_event(resolved: str | bytes, sha256: str, identity: list[int]) -> dict[str, Any]:
+    """What the journal says of a file hashed: its sha256, and its identity (and resolved path) when it was."""
+    return {"hashed": 1, "resolved": resolved, "sha256": sha256, "hashed_stat": identity}
+
+
+def unhashed_event(error: OSError) -> dict[str, Any]:
+    """What the journal says of a file that could not be hashed, and why."""
+    return {"unhashed": f"cannot be read ({error.strerror or 'not a regular file'}): not hashed"}
+
+
+class Hashing:
+    """The sha256 of one large regular file, taken a step at a time: a thread may stop between steps, another go on.
+
+    :attr:`event` is the journal's account of it once done.
+    """
+
+    def __init__(self, resolved: str) -> None:
+        self.resolved = resolved
+        self.event: dict[str, Any] | None = None
+        self._file: io.FileIO | None = None
+        self._digest = hashlib.sha256()
+        self._buffer = memoryview(b"")
+
+    def step(self) -> bool:
+        """Hash the next :data:`~kit.record.hashing.CHUNK` bytes: False once the whole file is, or cannot be."""
+        if self.event is not None:
+            return False
+        try:
+            if self._file is None:
+                self._file = open_regular(self.resolved)
+                self._buffer = memoryview(bytearray(CHUNK))
+            read = self._file.readinto(self._buffer)
+            if read:
+                self._digest.update(self._buffer[:read])  # without the GIL, as the read
+                return True
+            identity = identity_of(os.fstat(self._file.fileno()))
+            self.event = {"abs": self.resolved, **hashed_event(self.resolved, self._digest.hexdigest(), identity)}
+        except OSError as error:
+            self.event = {"abs": self.resolved, **unhashed_event(error)}
+        if self._file is not None:
+            self._file.close()
+        self._buffer = memoryview(b"")
+        return False
 
 
 def text(path: str | bytes) -> tuple[str, str | None]:
@@ -162,24 +215,33 @@ def journal_line(event: dict[str, Any]) -> bytes:
 
 
 def _events(journal: Path) -> tuple[list[dict], list[str]]:
-    events, problems = [], []
+    problems = []
     try:
         with open(journal, "rb") as file:
-            for count, line in enumerate(file):
-                if count >= MAX_LINES:
-                    problems.append(f"the input journal has more than {MAX_LINES} lines: the rest are not recorded")
-                    break
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a kernel that died mid-write
-                if isinstance(event, dict):
-                    events.append(event)
+            lines = list(itertools.islice(file, MAX_LINES + 1))
     except FileNotFoundError:
-        pass
+        return [], problems
     except OSError as error:
-        problems.append(f"the input journal cannot be read ({error.strerror})")
-    return events, problems
+        return [], [f"the input journal cannot be read ({error.strerror})"]
+    if len(lines) > MAX_LINES:
+        problems.append(f"the input journal has more than {MAX_LINES} lines: the rest are not recorded")
+        del lines[MAX_LINES:]
+    return [event for event in _decoded(lines) if isinstance(event, dict)], problems
+
+
+def _decoded(lines: list[bytes]) -> list[Any]:
+    """The journal's lines as JSON values: parsed as one list (fast), else line by line, skipping damaged ones."""
+    try:
+        return json.loads(b"[" + b",".join(line.rstrip(b"\n") for line in lines) + b"]")
+    except ValueError:
+        pass
+    found = []
+    for line in lines:
+        try:
+            found.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut short by a kernel that died mid-write
+    return found
 
 
 @dataclass

@@ -15,6 +15,7 @@ from kit import settings
 from kit.record import Failure
 from kit.record.layout import RunLayout
 from kit.running import failure
+from kit.running.inputs import hashing_meanwhile
 from kit.running.kernel import Stopped, Watch, manager_class
 from kit.running.plan import Plan, kernel_timeout
 
@@ -65,28 +66,29 @@ def execute(plan: Plan, record: RunLayout, run_id: str, *, progress: bool, watch
         "PYTHONHASHSEED": plan.invocation.hash_seed,
         **settings.kernel_variables(record.root, plan.runs_dir, run_id),
     }
-    try:
-        papermill.execute_notebook(
-            _unformatted(plan.notebook.path),
-            _unformatted(record.notebook),
-            parameters=plan.invocation.parameters,
-            kernel_name=plan.invocation.kernel,
-            language=plan.notebook.language,
-            progress_bar=progress,
-            execution_timeout=kernel_timeout(plan.invocation),
-            request_save_on_cell_execute=True,
-            kernel_manager_class=manager_class(kernel_env, record.kernel_log, watch),
-            resources={"metadata": {"path": plan.invocation.cwd}},
-            extra_arguments=_kernel_arguments(plan),
-            on_cell_error=on_cell_error,
-            on_cell_execute=watch.cell_executes,
-        )
-    except Stopped:  # a sweep stopped before the first cell: not a failure, nothing ran
-        raise
-    except Exception as error:  # the notebook raised, a cell timed out, the kernel died: all are recorded
-        from papermill.exceptions import PapermillExecutionError
+    with hashing_meanwhile(record.inputs_log):  # the large files the notebook reads, hashed in this process
+        try:
+            papermill.execute_notebook(
+                _unformatted(plan.notebook.path),
+                _unformatted(record.notebook),
+                parameters=plan.invocation.parameters,
+                kernel_name=plan.invocation.kernel,
+                language=plan.notebook.language,
+                progress_bar=progress,
+                execution_timeout=kernel_timeout(plan.invocation),
+                request_save_on_cell_execute=True,
+                kernel_manager_class=manager_class(kernel_env, record.kernel_log, watch),
+                resources={"metadata": {"path": plan.invocation.cwd}},
+                extra_arguments=_kernel_arguments(plan),
+                on_cell_error=on_cell_error,
+                on_cell_execute=watch.cell_executes,
+            )
+        except Stopped:  # a sweep stopped before the first cell: not a failure, nothing ran
+            raise
+        except Exception as error:  # the notebook raised, a cell timed out, the kernel died: all are recorded
+            from papermill.exceptions import PapermillExecutionError
 
-        if not watch.ran_cells and not isinstance(error, PapermillExecutionError):  # no cell ran: the kernel failed
-            return failure.kernel_not_started(error, record.kernel_log)
-        return failure.of(error, replies, record.notebook)
+            if not watch.ran_cells and not isinstance(error, PapermillExecutionError):  # no cell ran: the kernel failed
+                return failure.kernel_not_started(error, record.kernel_log)
+            return failure.of(error, replies, record.notebook)
     return None

@@ -2,10 +2,10 @@
 
 Python raises the audit event ``open`` for every file opened through it (``open()``, ``pandas.read_csv``,
 ``numpy.load``, ``io.open_code``, ``os.open``), before the file is opened. The hook looks at each file the first
-time it is opened for reading (one ``stat``; a FIFO or a device is never opened), notes it in the record's journal
-and hashes it: a small file at once, a large one in a background thread while the notebook goes on.
-:func:`kit.record.inputs.fold` turns the journal into ``inputs.json`` when the run ends, hashing what the thread
-had no time for.
+time it is opened for reading (one ``stat``; a FIFO or a device is never opened) and notes it in the record's
+journal: a small file hashed at once (what the notebook is about to read, even if it deletes it next), a large one
+left to ``kit run``'s own process, which hashes it while the notebook goes on (:mod:`kit.running.inputs`), out of
+the kernel's way. :func:`kit.record.inputs.fold` turns the journal into ``inputs.json`` when the run ends.
 
 Left out: what the image pins (the interpreter's prefixes, site-packages, ``/usr``, ``/etc``), ``/proc``, ``/sys``,
 ``/dev``, tools' own caches and settings in the home directory, compiled ``.pyc`` files, the run's own record, kit's
@@ -13,13 +13,14 @@ own files, and the paths in ``$KIT_INPUTS_EXCLUDE``. Reads Python does not see (
 database, a URL) are declared with :func:`input_path` and :func:`log_input`.
 
 The hook never fails or blocks the notebook's own ``open``: whatever goes wrong in it is swallowed, and a file it
-cannot look at is recorded with the reason.
+cannot look at is recorded with the reason. It is cheap: a file already seen costs a dictionary look-up, a new
+small file a handful of system calls (its resolved path comes from ``/proc/self/fd``, not one ``lstat`` per folder).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import queue
 import site
 import sys
 import threading
@@ -37,8 +38,12 @@ from kit.record.layout import RunLayout
 HOME_TOOL_FOLDERS = (".cache", ".config", ".ipython", ".jupyter", ".local", ".matplotlib", ".keras/keras.json")
 #: Folders the image provides (and pins), and the kernel's views of the system.
 SYSTEM_FOLDERS = ("/proc", "/sys", "/dev", "/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin", "/run")
-#: Files up to this size are hashed as they are opened (the time of a few system calls); larger ones by the thread.
+#: Files up to this size are hashed as they are opened (the time of a few system calls); larger ones by ``kit run``.
 INLINE_BYTES = 1 << 20
+#: Where Linux tells the path of an open file, symlinks resolved (one system call, where realpath makes one a folder).
+FD_PATHS = "/proc/self/fd"
+#: How a file is opened to be hashed: never blocking (a FIFO swapped in since its ``stat``), never a terminal.
+OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0)
 #: A folder given to :func:`input_path` records at most this many files.
 MAX_FOLDER_FILES = 100_000
 
@@ -80,17 +85,24 @@ def excluded_paths(run_dir: Path) -> tuple[str, ...]:
 
 
 class Capture:
-    """The files one kernel reads, noted in the run's journal and hashed by one background thread."""
+    """The files one kernel reads, noted in the run's journal; small ones hashed as they are opened.
+
+    The hook may run in any of the kernel's threads (pandas reads a large CSV with several): one lock makes "first
+    open" mean first, so a file is noted and hashed once however often, and from however many threads, it is opened.
+    """
 
     def __init__(self, journal: Path, excluded: tuple[str, ...]) -> None:
         self._fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self.excluded = excluded
+        #: Absolute paths (as given and resolved) already looked at: read, written, excluded or not there.
         self.seen: set[str] = set()
         self.written: set[str] = set()
-        self._queue: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
         self._local = threading.local()
-        self._worker = threading.Thread(target=self._hash_all, name="kit-inputs", daemon=True)
-        self._worker.start()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()  # a thread that held it at the fork does not exist in the child
 
     def excludes(self, absolute: str) -> bool:
         """Whether an absolute path is left out: it is, or is in, one of the excluded paths."""
@@ -99,9 +111,9 @@ class Capture:
     # the hook: fast, and never raises
 
     def hook(self, event: str, args: tuple) -> None:
-        if event != "open" or threading.current_thread() is self._worker or getattr(self._local, "busy", False):
+        if event != "open" or getattr(self._local, "busy", False):
             return
-        self._local.busy = True  # what the hook itself does (realpath, stat) must not come back into it
+        self._local.busy = True  # what the hook itself does (stat, open) must not come back into it
         try:
             path, _, flags = args
             if path is not None and not isinstance(path, int):
@@ -115,38 +127,91 @@ class Capture:
         """Note ``path``, opened with ``flags``: the first read of a file, or a write before any read."""
         given = os.fsdecode(os.fspath(path))
         absolute = os.path.abspath(given)
+        if absolute in self.seen:
+            return  # the common case, decided without the lock: a file opened again
         if not declared and (self.excludes(absolute) or absolute.endswith(".pyc")):
             return
-        access = flags & os.O_ACCMODE
+        with self._lock:
+            self._opened(given, absolute, flags & os.O_ACCMODE, flags, declared)
+
+    def _opened(self, given: str, absolute: str, access: int, flags: int, declared: bool) -> None:
         if absolute not in self.seen and absolute not in self.written and _writes(access, flags, absolute):
             self.written.add(absolute)  # created or rewritten by the run before it read it: not an input
             self._note({"wrote": 1, "abs": os.path.realpath(absolute)})
         if access == os.O_WRONLY or absolute in self.seen:
             return
         self.seen.add(absolute)
-        resolved = os.path.realpath(absolute)
-        if resolved != absolute:
-            if not declared and self.excludes(resolved):
-                return
-            if resolved in self.seen:
-                return
-            self.seen.add(resolved)
         try:
-            st = os.stat(resolved)
+            st = os.stat(absolute)
         except OSError:
             self.seen.discard(absolute)  # not there: the open fails, nothing was read
             return
         kind = record.type_of(st.st_mode)
         if kind == "directory":
             return  # a folder opened to list it (os.walk, shutil): its files are what is read
+        if kind == "file" and st.st_size <= INLINE_BYTES:
+            event = self._read_small(given, absolute, declared)
+        else:
+            event = self._look(given, absolute, st, kind, declared)
+        if event is not None:
+            self._note(event)
+
+    def _resolved(self, absolute: str, declared: bool, found: str | None = None) -> str | None:
+        """``absolute`` with symlinks resolved (``found`` when already known); None when that is left out or seen."""
+        resolved = os.path.realpath(absolute) if found is None else found
+        if resolved != absolute:
+            if (not declared and self.excludes(resolved)) or resolved in self.seen:
+                return None
+            self.seen.add(resolved)
+        return resolved
+
+    def _look(self, given: str, absolute: str, st: os.stat_result, kind: str, declared: bool) -> dict | None:
+        """The event for a file not hashed here: a large one (``kit run`` hashes it), a FIFO, a device."""
+        resolved = self._resolved(absolute, declared)
+        if resolved is None:
+            return None
+        return self._event(given, resolved, st, kind, declared)
+
+    def _read_small(self, given: str, absolute: str, declared: bool) -> dict | None:
+        """The event for a small regular file, hashed now: opened once, resolved through that open, read in one go."""
+        try:
+            fd = os.open(absolute, OPEN_FLAGS)
+        except OSError as error:
+            resolved = self._resolved(absolute, declared)
+            if resolved is None:
+                return None
+            try:
+                st = os.stat(resolved)
+            except OSError:
+                self.seen.discard(absolute)  # gone since its stat: nothing was read
+                return None
+            event = self._event(given, resolved, st, record.type_of(st.st_mode), declared)
+            return {**event, **record.unhashed_event(error)}
+        try:
+            resolved = self._resolved(absolute, declared, _path_of(fd))
+            if resolved is None:
+                return None
+            st = os.fstat(fd)
+            kind = record.type_of(st.st_mode)
+            event = self._event(given, resolved, st, kind, declared)
+            if kind != "file":  # swapped for a FIFO or a device since its stat: not read
+                return event
+            try:
+                data = _read_all(fd, st.st_size)
+            except OSError as error:
+                return {**event, **record.unhashed_event(error)}
+            # the identity it had when opened: a change since, the end of the run sees (and re-hashes to tell)
+            hashed = event["stat"] if len(data) == st.st_size else record.identity_of(os.fstat(fd))
+            return {**event, **record.hashed_event(resolved, hashlib.sha256(data).hexdigest(), hashed)}
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _event(given: str, resolved: str, st: os.stat_result, kind: str, declared: bool) -> dict:
         event = {"read": given, "abs": resolved, "stat": record.identity_of(st), "type": kind}
         if declared:
             event["declared"] = 1
-        if kind == "file" and st.st_size <= INLINE_BYTES:
-            event.update(self._hashed(resolved))  # now: what the notebook is about to read, even if it deletes it next
-        self._note(event)
-        if kind == "file" and st.st_size > INLINE_BYTES:
-            self._queue.put((resolved, given))
+        return event
 
     def _note(self, event: dict) -> None:
         try:
@@ -154,26 +219,28 @@ class Capture:
         except OSError:  # the record's disk is full: the end of the run says so
             pass
 
-    # the background thread
-
-    def _hash_all(self) -> None:
-        while (item := self._queue.get()) is not None:
-            self._hash(item[0])
-
-    def _hash(self, resolved: str) -> None:
-        self._note({"abs": resolved, **self._hashed(resolved)})
-
-    @staticmethod
-    def _hashed(resolved: str) -> dict:
-        """A journal event's account of hashing a file: its sha256 and identity then, or why it was not hashed."""
-        try:
-            sha, identity = record.hash_file(resolved)
-        except OSError as error:
-            return {"unhashed": f"cannot be read ({error.strerror or 'not a regular file'}): not hashed"}
-        return {"hashed": 1, "resolved": resolved, "sha256": sha, "hashed_stat": identity}
-
     def declare(self, name: str, digest: str) -> None:
         self._note({"declared": 1, "name": name, "digest": digest})
+
+
+def _path_of(fd: int) -> str | None:
+    """The path of the file open as ``fd``, symlinks resolved, as Linux tells it; None when it cannot."""
+    try:
+        found = os.readlink(f"{FD_PATHS}/{fd}")
+    except OSError:
+        return None  # no /proc here: resolved the slow way
+    return found if found.startswith(os.sep) and not found.endswith(" (deleted)") else None
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """A regular file's bytes: one system call when it has not grown since its ``stat`` (a short read is its end)."""
+    chunks, wanted = [], size + 1
+    while True:
+        chunk = os.read(fd, wanted)
+        chunks.append(chunk)
+        if len(chunk) < wanted:
+            return b"".join(chunks)
+        wanted = 1 << 20
 
 
 def _writes(access: int, flags: int, absolute: str) -> bool:

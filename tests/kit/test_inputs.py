@@ -82,6 +82,61 @@ def test_a_file_opened_three_times_is_recorded_and_hashed_once(reader):
     assert [entry.resolved for entry in run.inputs].count(by_path(run)["notes.txt"].resolved) == 1
 
 
+JOURNAL_CELL = (
+    "import json, os, threading, time\n"
+    "from kit import settings\n"
+    "from kit.record import layout\n"
+    "journal = os.path.join(os.environ[settings.RUN_DIR_ENV], layout.INPUTS_LOG)\n"
+    "def events(name):\n"
+    "    with open(journal, 'rb') as file:  # the run's own record: never an input\n"
+    "        found = [json.loads(line) for line in file]\n"
+    "    return [event for event in found if event.get('abs', '').endswith(name)]"
+)
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    """One run whose notebook watches the record's journal while it reads a large file, and one file from 8 threads."""
+    root = tmp_path_factory.mktemp("watched")
+    (root / "large.bin").write_bytes(os.urandom(3 << 20))  # over the size the kernel hashes itself
+    (root / "shared.txt").write_text("read by every thread")
+    notebook = write_notebook(
+        root / "watched.ipynb",
+        None,
+        JOURNAL_CELL,
+        "open('large.bin', 'rb').read(16)\n"
+        "deadline = time.monotonic() + 120\n"
+        "while not any('sha256' in event for event in events('large.bin')) and time.monotonic() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "assert [event.get('sha256') is None for event in events('large.bin')] == [True, False], events('large.bin')",
+        "start = threading.Barrier(8)\n"
+        "def reader():\n"
+        "    start.wait()\n"
+        "    for _ in range(50):\n"
+        "        open('shared.txt').read()\n"
+        "threads = [threading.Thread(target=reader) for _ in range(8)]\n"
+        "for thread in threads:\n"
+        "    thread.start()\n"
+        "for thread in threads:\n"
+        "    thread.join()\n"
+        "assert len(events('shared.txt')) == 1 and events('shared.txt')[0]['sha256'], events('shared.txt')",
+    )
+    return root, kit.run(notebook, runs_dir=root / "runs", threads=1, timeout=300)
+
+
+def test_a_large_file_is_hashed_by_kit_while_the_notebook_goes_on(watched):
+    """The kernel notes it unhashed; kit run's own process hashes it while the cells still run (not at the end)."""
+    root, run = watched
+    assert run.succeeded, run.info.failure
+    assert by_path(run)["large.bin"].sha256 == sha256(root / "large.bin")
+
+
+def test_a_file_opened_from_many_threads_at_once_is_noted_and_hashed_once(watched):
+    root, run = watched
+    assert run.succeeded, run.info.failure
+    assert by_path(run)["shared.txt"].sha256 == sha256(root / "shared.txt")
+
+
 def test_exclusions_the_environment_and_the_record_are_left_out(reader):
     root, run = reader
     resolved = [entry.resolved or "" for entry in run.inputs]
