@@ -131,7 +131,7 @@ test-image: ## after make build: the tests run inside the image (kit, the notebo
 	docker run --rm --env CI --volume "$(CURDIR)":/home/jovyan/project:ro --workdir /home/jovyan/project \
 	  $(IMAGE) python -m pytest -p no:cacheprovider $(IMAGE_TESTS) $(PYTEST_ARGS)
 
-bench: build venv ## measure the image (build, size, start-up), kit (start-up, run overhead), kit serve, kit sweep and input capture; figures on stdout
+bench: build venv ## measure the image (build, size, start-up), kit (start-up, run overhead), kit serve, kit sweep and input capture; figures on stdout (KIT_BENCH_SWEEP=dask: only the Dask sweep paths)
 	command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk > /dev/null; }
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/image.py
 	KIT_IMAGE=$(IMAGE) $(VENV)/bin/python bench/serve.py
@@ -141,7 +141,7 @@ bench: build venv ## measure the image (build, size, start-up), kit (start-up, r
 	  $(IMAGE) python /home/jovyan/project/bench/kit.py
 	docker run --rm --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)":/home/jovyan/project:ro \
 	  --volume "$(CURDIR)/bench/results":/home/jovyan/results --env KIT_BENCH_RESULTS_SWEEP=/home/jovyan/results/sweep.json \
-	  $(IMAGE) python /home/jovyan/project/bench/sweep.py
+	  --env KIT_BENCH_SWEEP --env KIT_BENCH_REPEAT $(IMAGE) python /home/jovyan/project/bench/sweep.py
 	docker run --rm --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)":/home/jovyan/project:ro \
 	  --volume "$(CURDIR)/bench/results":/home/jovyan/results --env KIT_BENCH_RESULTS_INPUTS=/home/jovyan/results/inputs.json \
 	  $(IMAGE) python /home/jovyan/project/bench/inputs.py

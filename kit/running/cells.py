@@ -15,6 +15,7 @@ from kit import settings
 from kit.record import Failure
 from kit.record.layout import RunLayout
 from kit.running import failure
+from kit.running.engine import engine_name
 from kit.running.inputs import hashing_meanwhile
 from kit.running.kernel import Stopped, Watch, manager_class
 from kit.running.plan import Plan, kernel_timeout
@@ -73,6 +74,7 @@ def execute(plan: Plan, record: RunLayout, run_id: str, *, progress: bool, watch
                 _unformatted(record.notebook),
                 parameters=plan.invocation.parameters,
                 kernel_name=plan.invocation.kernel,
+                engine_name=engine_name(),
                 language=plan.notebook.language,
                 progress_bar=progress,
                 execution_timeout=kernel_timeout(plan.invocation),

@@ -57,7 +57,6 @@ def execute(
     (see :class:`kit.running.kernel.Slots`). ``worker`` says which machine of a cluster ran it (a Dask
     worker's address and host): environment.json keeps it as ``worker``.
     """
-    env = environment(plan.invocation.cwd)
     reservation = store.reserve(plan.runs_dir, plan.run_id, plan.notebook.path.stem, retryable=plan.retryable)
     record = RunLayout(reservation.path)
     info = RunInfo(
@@ -69,8 +68,10 @@ def execute(
         invocation=plan.invocation,
         kit=__version__,
     )
-    watch = Watch(slots, stop)
+    captured: list[dict] = []  # what the run ran on, read while its kernel boots (the first read takes a while)
+    watch = Watch(slots, stop, booting=lambda: captured.append(environment(plan.invocation.cwd)))
     status, found = _run(plan, record, info, progress, watch)
+    env = captured[0] if captured else environment(plan.invocation.cwd)  # no kernel started: read now
     if worker is not None:
         env = {**env, "worker": worker}
     with stopping.deferred() as signals:

@@ -8,10 +8,12 @@ back), and ``stop``, an Event that interrupts the kernel (Ctrl-C, then a kill af
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -41,8 +43,11 @@ class Stopped(Exception):
 class Watch:
     """One run's kernel seen from outside: what it uses, the slot it holds in a sweep, stopping it when asked."""
 
-    def __init__(self, slots: Slots | None, stop: threading.Event | None) -> None:
+    def __init__(self, slots: Slots | None, stop: threading.Event | None,
+                 booting: Callable[[], None] | None = None) -> None:  # fmt: skip
         self.slots, self.stop = slots, stop
+        #: Called once the kernel's process exists, while it boots: work the run needs that need not delay it.
+        self.booting = booting
         self.monitor: Monitor | None = None
         self._holding, self._pgid, self._stopping_since, self._executing = False, None, None, False
         #: When the run took its slot (time.time()): in a sweep, the run starts then, its kernel booted before.
@@ -60,6 +65,8 @@ class Watch:
     def started(self, pid: int, pgid: int | None) -> None:
         self._pgid = pgid
         self.monitor = Monitor(pid, tick=self._interrupt_if_stopping).start()
+        if self.booting is not None:
+            self.booting()
 
     def take_slot(self) -> bool:
         """Wait for a place to execute cells; False when the run should stop instead."""
@@ -121,11 +128,16 @@ def manager_class(env: dict[str, str], log: Path, watch: Watch):
 
     The kernel's own stderr (TensorFlow's C++ logging, a crash) goes to ``log`` in the run, not the terminal. Once
     started, the kernel is measured; when its cells are done it gives its slot back (in a sweep), and it is
-    measured until it has exited.
+    measured until it has exited. Its client is :func:`client_class`'s.
     """
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     class RunKernelManager(AsyncKernelManager):
+        @default("client_factory")
+        def _client_factory_default(self):
+            return client_class()
+
         async def start_kernel(self, **kw):
             kw["env"] = {**os.environ, **kw.get("env", {}), **env}
             with open(log, "ab") as stream:
@@ -144,3 +156,26 @@ def manager_class(env: dict[str, str], log: Path, watch: Watch):
             return await super().shutdown_kernel(now=now or watch.stopping, restart=restart)
 
     return RunKernelManager
+
+
+@functools.cache
+def client_class():
+    """jupyter_client's kernel client, but its heartbeat's pings to a kernel that has exited are dropped when it closes.
+
+    The heartbeat pings the kernel every second; once the kernel has exited, a ping goes unanswered and its socket
+    is closed with the ping still queued, lingering a second to deliver it. Closing the client then waited for it:
+    up to a second after every run, in which a sweep's last point had nothing else to do.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.channels import HBChannel
+    from traitlets import Type
+
+    class Heartbeat(HBChannel):
+        def _create_socket(self) -> None:
+            super()._create_socket()
+            self.socket.linger = 0
+
+    class Client(AsyncKernelClient):
+        hb_channel_class = Type(Heartbeat)
+
+    return Client
