@@ -60,7 +60,9 @@ def _children_cpu() -> float:
 def seconds(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """Wall seconds of ``kit run``, the CPU seconds its kernel used (as status.json records them), and all it used."""
     cpu, start = _children_cpu(), time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     status = json.loads((cwd / done.stdout.strip().splitlines()[-1] / "status.json").read_text())
     return wall, status["resources"]["cpu_s"], cpu
