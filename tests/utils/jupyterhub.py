@@ -240,7 +240,14 @@ class Hub:
         return User(self, name, response.json()["token"])
 
     def containers(self, client: docker.DockerClient) -> list:
-        return client.containers.list(all=True, filters={"name": self.prefix})
+        """The hub's users' containers that exist now (one removed between the listing and its inspection is gone)."""
+        found = []
+        for summary in client.api.containers(all=True, filters={"name": self.prefix}):
+            try:
+                found.append(client.containers.get(summary["Id"]))
+            except docker.errors.NotFound:
+                continue
+        return found
 
     def stop(self, client: docker.DockerClient) -> None:
         """Stop the hub (it stops its users' servers), then remove whatever of its is left, even after a failure."""
