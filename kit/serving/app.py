@@ -57,6 +57,9 @@ OPEN = frozenset({"live", "ready"})
 #: The model's warnings (overflow, say) go to the log at most this often; all are counted in /metrics.
 WARNING_INTERVAL = 60.0
 CLOSE = ((b"connection", b"close"),)
+#: In ``scope["extensions"]`` (from kit.serving.http): true when the request came on the server's only open
+#: connection, so no other request can join its batch: it is predicted at once (the same bits either way).
+ALONE = "kit.alone"
 log = logging.getLogger("kit.serve")
 
 
@@ -298,7 +301,7 @@ class ServingApp:
             if len(body) > INLINE:  # a batch takes milliseconds to seconds: in a thread, so that others are answered
                 return 200, *await asyncio.to_thread(self._answer, body, call)
             request, rows, wanted = self._parse(body, call)  # a few rows: answered at once, in microseconds
-            if self.batcher is None:
+            if self.batcher is None or scope.get("extensions", {}).get(ALONE):
                 outputs = self._predict(rows)
                 return 200, *self._respond(request, rows, wanted, outputs, self._checked(rows, outputs), call)
             try:
