@@ -30,8 +30,19 @@ _BY_DTYPE = {dtype: name for name, dtype in DATATYPES.items()}
 NUMERIC = frozenset(name for name in DATATYPES if name != "BYTES")
 
 
+#: ``of`` of the dtypes met so far (numpy's dtype.name is Python code: microseconds, for every output of a response).
+_OF: dict[Any, str] = {}
+
+
 def of(dtype: Any) -> str:
     """The protocol's name of a NumPy dtype (anything ``numpy.dtype`` takes); BYTES for text and objects."""
+    try:
+        return _OF[dtype]
+    except (KeyError, TypeError):  # not met yet; or not hashable
+        pass
     import numpy
 
-    return _BY_DTYPE.get(numpy.dtype(dtype).name, "BYTES")
+    name = _BY_DTYPE.get(numpy.dtype(dtype).name, "BYTES")
+    if isinstance(dtype, numpy.dtype) and len(_OF) < 64:  # a few dtypes: those of a model's outputs
+        _OF[dtype] = name
+    return name

@@ -1,5 +1,8 @@
 """uvicorn's httptools protocol with a deadline for each request's headers (uvicorn has none).
 
+It also tells the application whether a request came on the only open connection (``scope["extensions"]``), which
+then predicts it at once instead of waiting for the end of the event loop's turn to batch it with others.
+
 A connection that sends no complete request line and headers within :data:`kit.serving.limits.HEADER_TIMEOUT`
 seconds (from its opening, or from the start of its next request) is answered 408 and closed: idle or slow clients
 (slowloris) cannot hold connections open. Idle keep-alive connections are closed by uvicorn's own timeout.
@@ -12,6 +15,7 @@ import asyncio
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kit.serving import limits
+from kit.serving.app import ALONE
 
 _ANSWER = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
 _TIMED_OUT = b'{"error":"the request\'s headers did not arrive within %d s: send them at once"}' % limits.HEADER_TIMEOUT
@@ -33,6 +37,8 @@ class TimedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        # The only connection open: no other request can be predicted with this one (kit.serving.app.ALONE).
+        self.scope["extensions"] = {ALONE: len(self.server_state.connections) == 1}
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -50,14 +50,20 @@ class Metrics:
                                  "memory limit).", registry=registry, multiprocess_mode="livesum")  # fmt: skip
         self.load_time = Gauge("kit_model_load_seconds", "Seconds the model took to load.", registry=registry,
                                multiprocess_mode="max")  # fmt: skip
+        #: The children of requests and latency by (endpoint, status): a handful (the endpoints are a fixed set).
+        self._observed: dict[tuple[str, int], tuple] = {}
         if self.multiprocess:
             from prometheus_client import multiprocess
 
             multiprocess.MultiProcessCollector(self.registry)
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        children = self._observed.get((endpoint, status))
+        if children is None:  # prometheus_client's labels() takes a lock and builds a key: once per pair, not request
+            children = self._observed[endpoint, status] = (self.requests.labels(endpoint, str(status)),
+                                                            self.latency.labels(endpoint))  # fmt: skip
+        children[0].inc()
+        children[1].observe(seconds)
 
     def loaded(self, seconds: float) -> None:
         self.load_time.set(seconds)

@@ -115,7 +115,10 @@ class ServedModel:
             array = numpy.asarray(array)
             if array.dtype.kind not in "fc" or array.ndim == 0:  # labels (integers, text) are always finite
                 continue
-            rows = ~numpy.isfinite(array).reshape(len(array), -1).all(axis=1)
+            finite = numpy.isfinite(array)
+            if finite.all():  # as almost always: no row to find
+                continue
+            rows = ~finite.reshape(len(array), -1).all(axis=1)
             bad = rows if bad is None else bad | rows
         return [] if bad is None else numpy.flatnonzero(bad).tolist()
 
